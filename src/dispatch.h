@@ -1,0 +1,46 @@
+/* Run-time ISA dispatch: one table of microkernels per instruction set, chosen once from
+ * the CPU (or forced lower by the caller) and read by the operators at the start of a call. */
+#ifndef FASTCONV_DISPATCH_H
+#define FASTCONV_DISPATCH_H
+
+#include "common.h"
+
+enum fc_isa { FC_ISA_SCALAR = 0, FC_ISA_AVX2 = 1, FC_ISA_AVX512 = 2, FC_ISA_COUNT = 3 };
+
+typedef struct {
+    fc_f32_gemm_ukernel ukernel;
+    size_t mr, nr;
+} fc_f32_gemm_config;
+
+typedef struct {
+    fc_f64_gemm_ukernel ukernel;
+    size_t mr, nr;
+} fc_f64_gemm_config;
+
+typedef struct {
+    int isa;
+    fc_f32_gemm_config f32_gemm;
+    fc_f64_gemm_config f64_gemm;
+} fc_dispatch_table;
+
+/* The best ISA this CPU (and its OS) supports among those compiled in. */
+int fc_cpu_best_isa(void);
+
+/* The table of one ISA, or NULL if it is not compiled in or the CPU lacks it. */
+const fc_dispatch_table *fc_dispatch_for(int isa);
+
+/* Makes `isa` the active one; returns 0, or -1 (active table unchanged) if unavailable. */
+int fc_set_isa(int isa);
+
+/* The active table; the portable one until fc_set_isa succeeds. */
+const fc_dispatch_table *fc_active(void);
+
+const char *fc_isa_name(int isa);
+
+/* The compiler that built the C layer, as it names itself. */
+const char *fc_compiler_version(void);
+
+/* How the package was built (compiler, flags per ISA), as JSON; set by setup.py. */
+const char *fc_build_info(void);
+
+#endif

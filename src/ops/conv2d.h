@@ -1,0 +1,49 @@
+/* Dense and grouped 2-D convolution, NCHW, as im2col-packed blocks times packed weights. */
+#ifndef FASTCONV_OPS_CONV2D_H
+#define FASTCONV_OPS_CONV2D_H
+
+#include "common.h"
+#include "dispatch.h"
+
+/* All sizes already validated by the caller: every one > 0, groups dividing both channel
+ * counts, out_height/out_width consistent with the padding (bottom/right padding is what
+ * the output size implies), and no product overflowing. */
+typedef struct {
+    size_t batch, groups;
+    size_t in_channels, in_height, in_width;
+    size_t out_channels, out_height, out_width;
+    size_t kernel_height, kernel_width;
+    size_t stride_height, stride_width;
+    size_t dilation_height, dilation_width;
+    size_t pad_top, pad_left;
+} fc_conv2d_shape;
+
+/* Where the output goes: plane (n, c) starts at out + n * batch_stride + c * channel_stride
+ * and its rows are contiguous (out_height * out_width elements), so a channel slice of a
+ * larger NCHW buffer works as well as a whole array. */
+typedef struct {
+    ptrdiff_t batch_stride, channel_stride;
+} fc_conv2d_output_layout;
+
+/* Elements of the packed weights for a kernel tile of `mr` rows. */
+size_t fc_conv2d_packed_weights_size(const fc_conv2d_shape *shape, size_t mr);
+
+/* weight: contiguous (out_channels, in_channels / groups, kernel_height, kernel_width).
+ * ep: bias/slope per output channel; residual, if any, C-contiguous in the output's shape.
+ * x: C-contiguous NCHW. Return FC_OK or FC_ENOMEM. */
+void fc_f32_conv2d_pack_weights(const fc_conv2d_shape *shape, size_t mr, const float *weight, float *packed);
+void fc_f64_conv2d_pack_weights(const fc_conv2d_shape *shape, size_t mr, const double *weight, double *packed);
+
+/* Runs with weights packed for gemm->mr. */
+int fc_f32_conv2d_packed(const fc_conv2d_shape *shape, const fc_f32_gemm_config *gemm, const float *packed,
+                         const float *x, float *out, fc_conv2d_output_layout layout, const fc_f32_epilogue *ep);
+int fc_f64_conv2d_packed(const fc_conv2d_shape *shape, const fc_f64_gemm_config *gemm, const double *packed,
+                         const double *x, double *out, fc_conv2d_output_layout layout, const fc_f64_epilogue *ep);
+
+/* Packs the weights for the active ISA into a temporary buffer, then runs. */
+int fc_f32_conv2d(const fc_conv2d_shape *shape, const float *x, const float *weight, float *out,
+                  fc_conv2d_output_layout layout, const fc_f32_epilogue *ep);
+int fc_f64_conv2d(const fc_conv2d_shape *shape, const double *x, const double *weight, double *out,
+                  fc_conv2d_output_layout layout, const fc_f64_epilogue *ep);
+
+#endif

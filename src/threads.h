@@ -1,0 +1,15 @@
+/* Threads and workspace shared by the operators. */
+#ifndef FASTCONV_THREADS_H
+#define FASTCONV_THREADS_H
+
+#include <stddef.h>
+
+/* Threads a call may use: OpenMP's current limit for the calling thread, which
+ * fastconv.set_num_threads, OMP_NUM_THREADS and threadpoolctl all set. */
+int fc_max_threads(void);
+void fc_set_max_threads(int n);
+
+/* FC_ALIGN-aligned allocation of `bytes` (rounded up); NULL on failure. Free with free(). */
+void *fc_alloc(size_t bytes);
+
+#endif
