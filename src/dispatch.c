@@ -23,8 +23,7 @@
 DECLARE(scalar, SCALAR_TILES)
 static const fc_dispatch_table scalar_table = {FC_ISA_SCALAR, CONFIGS(scalar, SCALAR_TILES)};
 
-#if defined(__x86_64__) || defined(_M_X64)
-#define FC_HAVE_X86_VARIANTS 1
+#ifdef FC_HAVE_X86_VARIANTS
 DECLARE(avx2, AVX2_TILES)
 DECLARE(avx512f, AVX512_TILES)
 static const fc_dispatch_table avx2_table = {FC_ISA_AVX2, CONFIGS(avx2, AVX2_TILES)};

@@ -5,6 +5,13 @@
 
 #include "common.h"
 
+/* Whether the x86 variants (files *__avx2.c, *__avx512f.c) are compiled in; elsewhere only
+ * the portable kernels are. Families keep one kernel table per ISA and index it by
+ * fc_active()->isa. */
+#if defined(__x86_64__) || defined(_M_X64)
+#define FC_HAVE_X86_VARIANTS 1
+#endif
+
 enum fc_isa { FC_ISA_SCALAR = 0, FC_ISA_AVX2 = 1, FC_ISA_AVX512 = 2, FC_ISA_COUNT = 3 };
 
 typedef struct {

@@ -1,9 +1,4 @@
-"""Plain NumPy versions of every fastconv op: the specification the kernels are tested against.
-
-Written for clarity, not speed, and sharing no code with the kernels or their argument
-handling. Every function computes in float64 and returns float64, whatever the input
-dtype, so that a kernel's result can be compared with the exact-as-possible answer.
-"""
+"""Reference convolution and activations (see the package docstring)."""
 import numpy as np
 
 

@@ -1,0 +1,10 @@
+"""Plain NumPy versions of every fastconv op: the specification the kernels are tested against.
+
+Written for clarity, not speed, and sharing no code with the kernels or their argument
+handling. Every function computes in float64 and returns float64, whatever the input
+dtype, so that a kernel's result can be compared with the exact-as-possible answer.
+One module per family; everything is re-exported here.
+"""
+from .conv import activate, conv2d
+
+__all__ = ["activate", "conv2d"]

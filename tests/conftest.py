@@ -1,0 +1,36 @@
+"""Shared fixtures: every kernel test runs once per ISA this machine supports."""
+import numpy as np
+import pytest
+
+import fastconv
+
+
+@pytest.fixture(params=fastconv.available_isas())
+def isa(request):
+    """Runs the test with the kernels of one ISA, restoring the previous one afterwards."""
+    previous = fastconv.get_isa()
+    fastconv.set_isa(request.param)
+    yield request.param
+    fastconv.set_isa(previous)
+
+
+# Tolerance of each dtype: max |result - reference| relative to max |reference| (float64).
+TOLERANCE = {np.float32: 1e-5, np.float64: 1e-12}
+
+
+def assert_close(result, expected, dtype):
+    """result (any dtype) against the float64 reference, relative to the reference's norm."""
+    result = np.asarray(result, dtype=np.float64)
+    assert result.shape == expected.shape
+    assert np.isnan(result).sum() == np.isnan(expected).sum(), "NaN where the reference has none (unwritten output?)"
+    finite = np.isfinite(expected)
+    scale = np.abs(expected[finite]).max(initial=0.0)
+    err = np.abs(result[finite] - expected[finite]).max(initial=0.0)
+    err = err / scale if scale > 0 else err
+    assert err <= TOLERANCE[np.dtype(dtype).type], f"relative error {err:.3g}"
+    np.testing.assert_array_equal(result[~finite], expected[~finite])
+
+
+def nan_filled(shape, dtype):
+    """An output buffer whose every element fails the comparison unless written."""
+    return np.full(shape, np.nan, dtype=dtype)
