@@ -17,27 +17,9 @@
 #define GEMM_PASTE_(a, b) a##b
 #define GEMM_PASTE(a, b) GEMM_PASTE_(a, b)
 #define GEMM_VEC GEMM_PASTE(GEMM_NAME, _vec)
-#define GEMM_ROW GEMM_PASTE(GEMM_NAME, _row)
 
 /* Unaligned, aliasing-safe vector of GEMM_VL elements. */
 typedef GEMM_T GEMM_VEC __attribute__((vector_size(GEMM_VBYTES), aligned(sizeof(GEMM_T)), may_alias));
-
-/* Applies the epilogue to n elements of one row; n is a constant in the full-tile call so
- * that the loop vectorizes to whole registers. */
-static inline __attribute__((always_inline)) void GEMM_ROW(const GEMM_T *restrict acc, GEMM_T *restrict out,
-                                                           size_t n, int accumulate, GEMM_T bias, GEMM_T slope,
-                                                           int has_slope, const GEMM_T *restrict residual,
-                                                           GEMM_T lo, GEMM_T hi) {
-    for (size_t j = 0; j < n; j++) {
-        GEMM_T v = acc[j] + bias;
-        if (accumulate) v += out[j];
-        if (residual) v += residual[j];
-        if (has_slope) v = v < 0 ? v * slope : v;
-        v = v < lo ? lo : v;
-        v = v > hi ? hi : v;
-        out[j] = v;
-    }
-}
 
 void GEMM_NAME(size_t mr, size_t nr, size_t kc, const GEMM_T *restrict a, const GEMM_T *restrict b,
                size_t ldb, GEMM_T *restrict out, size_t ldo, int accumulate, const GEMM_EPILOGUE *ep) {
@@ -61,28 +43,40 @@ void GEMM_NAME(size_t mr, size_t nr, size_t kc, const GEMM_T *restrict a, const 
         b += ldb;
     }
 
-    /* The epilogue reads the accumulators back from a cache-line-aligned spill: cheap next
-     * to the kc-long loop above, and it keeps one plain-C epilogue for every ISA. */
+    /* The epilogue works on a cache-line-aligned spill of the accumulators, one simple
+     * loop per step so that each vectorizes (GCC turns a fused loop with these branches
+     * into slow code); cheap next to the kc-long loop above, and one plain-C epilogue
+     * serves every ISA. Only the first nr columns of `out` and `residual` are touched. */
     GEMM_T tile[GEMM_MR][GEMM_NR] __attribute__((aligned(64)));
     memcpy(tile, acc, sizeof(tile));
-    const GEMM_T inf = (GEMM_T)__builtin_inf();
-    const GEMM_T lo = ep ? ep->min : -inf, hi = ep ? ep->max : inf;
     for (size_t i = 0; i < mr; i++) {
-        const GEMM_T bias = ep && ep->bias ? ep->bias[i] : 0;
-        const int has_slope = ep && ep->slope;
-        const GEMM_T slope = has_slope ? ep->slope[i] : 0;
-        const GEMM_T *residual = ep && ep->residual ? ep->residual + i * ep->residual_row_stride : NULL;
-        if (nr == GEMM_NR)
-            GEMM_ROW(tile[i], out + i * ldo, GEMM_NR, accumulate, bias, slope, has_slope, residual, lo, hi);
-        else
-            GEMM_ROW(tile[i], out + i * ldo, nr, accumulate, bias, slope, has_slope, residual, lo, hi);
+        GEMM_T *restrict row = tile[i], *restrict out_row = out + i * ldo;
+        if (accumulate)
+            for (size_t j = 0; j < nr; j++) row[j] += out_row[j];
+        if (ep) {
+            if (ep->bias) {
+                const GEMM_T bias = ep->bias[i];
+                for (size_t j = 0; j < GEMM_NR; j++) row[j] += bias;
+            }
+            if (ep->residual) {
+                const GEMM_T *restrict residual = ep->residual + i * ep->residual_row_stride;
+                for (size_t j = 0; j < nr; j++) row[j] += residual[j];
+            }
+            if (ep->slope) {
+                const GEMM_T slope = ep->slope[i];
+                for (size_t j = 0; j < GEMM_NR; j++) row[j] = row[j] < 0 ? row[j] * slope : row[j];
+            }
+            const GEMM_T lo = ep->min, hi = ep->max;
+            for (size_t j = 0; j < GEMM_NR; j++) row[j] = row[j] < lo ? lo : row[j];
+            for (size_t j = 0; j < GEMM_NR; j++) row[j] = row[j] > hi ? hi : row[j];
+        }
+        memcpy(out_row, row, nr * sizeof(GEMM_T));
     }
 }
 
 #undef GEMM_VL
 #undef GEMM_NV
 #undef GEMM_VEC
-#undef GEMM_ROW
 #undef GEMM_PASTE
 #undef GEMM_PASTE_
 /* The instantiating file sets these afresh for each kernel. */
