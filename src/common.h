@@ -30,14 +30,21 @@
 FC_DEFINE_EPILOGUE(float, fc_f32_epilogue);
 FC_DEFINE_EPILOGUE(double, fc_f64_epilogue);
 
-/* out[0:mr, 0:nr] (+)= a[kc x MR panel] * b[kc rows of NR, ldb apart], then the epilogue
- * (NULL: plain store). accumulate != 0 adds the existing out values first, before the
- * epilogue. Requires mr <= MR, nr <= NR, and b rows readable for NR elements. */
-typedef void (*fc_f32_gemm_ukernel)(size_t mr, size_t nr, size_t kc, const float *a,
-                                    const float *b, size_t ldb, float *out, size_t ldo,
-                                    int accumulate, const fc_f32_epilogue *ep);
-typedef void (*fc_f64_gemm_ukernel)(size_t mr, size_t nr, size_t kc, const double *a,
-                                    const double *b, size_t ldb, double *out, size_t ldo,
-                                    int accumulate, const fc_f64_epilogue *ep);
+/* A run of contiguous tile columns [column, column + length) that is stored at
+ * offset..offset+length of each output row (the tile's other columns are discarded). */
+typedef struct {
+    size_t column, length, offset;
+} fc_tile_run;
+
+/* The GEMM microkernel: an MR x NR tile of out = a * b over kc steps, then the epilogue
+ * (NULL: plain store), stored to rows 0..mr-1 (out_row_stride apart) through `runs`.
+ * a: kc x MR, packed column by column; b row k: NR contiguous elements at b + b_offsets[k],
+ * all readable. mr <= MR. (Function types: `fc_f32_gemm_ukernel name;` declares a kernel.) */
+typedef void fc_f32_gemm_ukernel(size_t mr, size_t kc, const float *a, const float *b, const ptrdiff_t *b_offsets,
+                                    float *out, size_t out_row_stride, const fc_tile_run *runs, size_t run_count,
+                                    const fc_f32_epilogue *ep);
+typedef void fc_f64_gemm_ukernel(size_t mr, size_t kc, const double *a, const double *b, const ptrdiff_t *b_offsets,
+                                    double *out, size_t out_row_stride, const fc_tile_run *runs, size_t run_count,
+                                    const fc_f64_epilogue *ep);
 
 #endif

@@ -1,12 +1,8 @@
 #include "dispatch.h"
 
 #define GEMM_UKERNELS(isa, f32_mr, f32_nr, f64_mr, f64_nr)                                              \
-    void fc_f32_gemm_ukernel_##f32_mr##x##f32_nr##__##isa(size_t, size_t, size_t, const float *,        \
-                                                          const float *, size_t, float *, size_t, int,  \
-                                                          const fc_f32_epilogue *);                     \
-    void fc_f64_gemm_ukernel_##f64_mr##x##f64_nr##__##isa(size_t, size_t, size_t, const double *,       \
-                                                          const double *, size_t, double *, size_t, int,\
-                                                          const fc_f64_epilogue *);
+    fc_f32_gemm_ukernel fc_f32_gemm_ukernel_##f32_mr##x##f32_nr##__##isa;                                   \
+    fc_f64_gemm_ukernel fc_f64_gemm_ukernel_##f64_mr##x##f64_nr##__##isa;
 
 #define GEMM_CONFIGS(isa, f32_mr, f32_nr, f64_mr, f64_nr)                                               \
     .f32_gemm = {fc_f32_gemm_ukernel_##f32_mr##x##f32_nr##__##isa, f32_mr, f32_nr},                      \

@@ -15,12 +15,12 @@
 enum fc_isa { FC_ISA_SCALAR = 0, FC_ISA_AVX2 = 1, FC_ISA_AVX512 = 2, FC_ISA_COUNT = 3 };
 
 typedef struct {
-    fc_f32_gemm_ukernel ukernel;
+    fc_f32_gemm_ukernel *ukernel;
     size_t mr, nr;
 } fc_f32_gemm_config;
 
 typedef struct {
-    fc_f64_gemm_ukernel ukernel;
+    fc_f64_gemm_ukernel *ukernel;
     size_t mr, nr;
 } fc_f64_gemm_config;
 

@@ -7,7 +7,8 @@
  * GEMM_EPILOGUE (the epilogue struct type).
  *
  * The MR x NR accumulator tile lives in registers: MR * NR / VL vectors. Each k step loads
- * NR / VL vectors of the packed B row and broadcasts MR packed A values. */
+ * the NR / VL vectors of B row k (NR contiguous elements at b + b_offsets[k]) and
+ * broadcasts the MR packed A values of column k. */
 #include <string.h>
 
 #include "common.h"
@@ -21,8 +22,9 @@
 /* Unaligned, aliasing-safe vector of GEMM_VL elements. */
 typedef GEMM_T GEMM_VEC __attribute__((vector_size(GEMM_VBYTES), aligned(sizeof(GEMM_T)), may_alias));
 
-void GEMM_NAME(size_t mr, size_t nr, size_t kc, const GEMM_T *restrict a, const GEMM_T *restrict b,
-               size_t ldb, GEMM_T *restrict out, size_t ldo, int accumulate, const GEMM_EPILOGUE *ep) {
+void GEMM_NAME(size_t mr, size_t kc, const GEMM_T *restrict a, const GEMM_T *restrict b,
+               const ptrdiff_t *restrict b_offsets, GEMM_T *restrict out, size_t out_row_stride,
+               const fc_tile_run *restrict runs, size_t run_count, const GEMM_EPILOGUE *ep) {
     GEMM_VEC acc[GEMM_MR][GEMM_NV];
 #pragma GCC unroll 64
     for (size_t i = 0; i < GEMM_MR; i++)
@@ -30,9 +32,10 @@ void GEMM_NAME(size_t mr, size_t nr, size_t kc, const GEMM_T *restrict a, const 
         for (size_t v = 0; v < GEMM_NV; v++) acc[i][v] = (GEMM_VEC){0};
 
     for (size_t k = 0; k < kc; k++) {
+        const GEMM_T *restrict bk = b + b_offsets[k];
         GEMM_VEC bv[GEMM_NV];
 #pragma GCC unroll 64
-        for (size_t v = 0; v < GEMM_NV; v++) bv[v] = *(const GEMM_VEC *)(b + v * GEMM_VL);
+        for (size_t v = 0; v < GEMM_NV; v++) bv[v] = *(const GEMM_VEC *)(bk + v * GEMM_VL);
 #pragma GCC unroll 64
         for (size_t i = 0; i < GEMM_MR; i++) {
             const GEMM_T ai = a[i];
@@ -40,19 +43,16 @@ void GEMM_NAME(size_t mr, size_t nr, size_t kc, const GEMM_T *restrict a, const 
             for (size_t v = 0; v < GEMM_NV; v++) acc[i][v] += ai * bv[v];
         }
         a += GEMM_MR;
-        b += ldb;
     }
 
     /* The epilogue works on a cache-line-aligned spill of the accumulators, one simple
      * loop per step so that each vectorizes (GCC turns a fused loop with these branches
      * into slow code); cheap next to the kc-long loop above, and one plain-C epilogue
-     * serves every ISA. Only the first nr columns of `out` and `residual` are touched. */
+     * serves every ISA. Only the columns named by `runs` reach `out` (or read `residual`). */
     GEMM_T tile[GEMM_MR][GEMM_NR] __attribute__((aligned(64)));
     memcpy(tile, acc, sizeof(tile));
     for (size_t i = 0; i < mr; i++) {
-        GEMM_T *restrict row = tile[i], *restrict out_row = out + i * ldo;
-        if (accumulate)
-            for (size_t j = 0; j < nr; j++) row[j] += out_row[j];
+        GEMM_T *restrict row = tile[i], *restrict out_row = out + i * out_row_stride;
         if (ep) {
             if (ep->bias) {
                 const GEMM_T bias = ep->bias[i];
@@ -60,7 +60,8 @@ void GEMM_NAME(size_t mr, size_t nr, size_t kc, const GEMM_T *restrict a, const 
             }
             if (ep->residual) {
                 const GEMM_T *restrict residual = ep->residual + i * ep->residual_row_stride;
-                for (size_t j = 0; j < nr; j++) row[j] += residual[j];
+                for (size_t r = 0; r < run_count; r++)
+                    for (size_t j = 0; j < runs[r].length; j++) row[runs[r].column + j] += residual[runs[r].offset + j];
             }
             if (ep->slope) {
                 const GEMM_T slope = ep->slope[i];
@@ -70,7 +71,8 @@ void GEMM_NAME(size_t mr, size_t nr, size_t kc, const GEMM_T *restrict a, const 
             for (size_t j = 0; j < GEMM_NR; j++) row[j] = row[j] < lo ? lo : row[j];
             for (size_t j = 0; j < GEMM_NR; j++) row[j] = row[j] > hi ? hi : row[j];
         }
-        memcpy(out_row, row, nr * sizeof(GEMM_T));
+        for (size_t r = 0; r < run_count; r++)
+            memcpy(out_row + runs[r].offset, row + runs[r].column, runs[r].length * sizeof(GEMM_T));
     }
 }
 

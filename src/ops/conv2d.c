@@ -1,3 +1,15 @@
+/* conv2d as a GEMM over a staged input, with no im2col matrix.
+ *
+ * out[n, co, oh, ow] = sum_k weight[co, k] * B[k, (oh, ow)], k = (c, kh, kw): for a fixed
+ * tap the B values of consecutive output pixels are consecutive input elements once the
+ * input is padded and split into stride phases ("staged"): element (c, oh*sh + kh*dh - pt,
+ * ow*sw + kw*dw - pl) is at plane (c, phase of tap) row oh + (kh*dh)/sh, column
+ * ow + (kw*dw)/sw. So B row k is just the staged input read at a per-tap offset, and a
+ * tile of NR "wide" pixels (rows Wq wide: OW real columns, then the kernel's reach in
+ * columns that are computed and dropped) reads NR contiguous elements per k. Weights are
+ * packed once into MR-row panels. With stride 1 and no padding, x itself is the staged
+ * input. Only the last tile(s) of a buffer, whose dropped columns would read past its end,
+ * are copied into a scratch tile first. */
 #include "ops/conv2d.h"
 
 #include <stdlib.h>
@@ -5,41 +17,127 @@
 
 #include "threads.h"
 
-/* K rows of one packed im2col block: long enough to hide the tile's load/store, short
- * enough that the A panel (KC x MR) stays in L1 while the B block streams from L2. */
-#define CONV_KC 256
-/* Bytes of one packed im2col block (KC x NC): half of a 1 MiB L2, leaving room for A. */
-#define CONV_BLOCK_BYTES (256 * 1024)
-/* Tasks per thread to aim for, so that dynamic scheduling can even out ragged tiles. */
+/* Bytes of staged input per band: a padded copy of the input as long as it fits, L2-sized
+ * bands of output rows beyond that, so that the workspace stays bounded. */
+#define CONV_STAGE_BYTES (1024 * 1024)
+/* B bytes that the tiles of one block read: they stay in L2 while each A panel passes over them. */
+#define CONV_BLOCK_BYTES (512 * 1024)
+/* Below this many FLOPs a call runs on the calling thread: waking the team costs more. */
+#define CONV_PARALLEL_FLOPS 200000.0
+/* Most runs a tile can have: one per wide row it touches, and a row is at least 1 wide. */
+#define FC_MAX_TILE_RUNS 64
+/* Tasks per thread to aim for, so that dynamic scheduling evens out ragged ones. */
 #define CONV_TASKS_PER_THREAD 4
 
 typedef struct {
-    size_t kc, nc;             /* packed block: kc rows x nc columns (nc a multiple of NR) */
-    size_t pixel_blocks;       /* ceil(pixels / nc) */
-    size_t panel_chunks;       /* the MR-row panels of a group are split into this many tasks */
-    size_t panels_per_chunk;
-} conv_blocking;
+    int staged;            /* copy the input into padded phase planes (else read x) */
+    size_t slots_h;        /* distinct row phases (kh*dh) % sh of the taps: 1 unless staged */
+    size_t slots_w;        /* distinct column phases */
+    size_t band_rows;      /* output rows per band */
+    size_t plane_rows;     /* rows of one staged plane: band_rows + the kernel's reach */
+    size_t row_width;      /* Wq: elements per wide row of the B source */
+    size_t plane_size;     /* elements between planes of the B source */
+    size_t tiles_per_block;
+    size_t panel_chunks, panels_per_chunk;
+    size_t *tap_slot_h, *tap_row; /* per kh: phase slot and staged row offset */
+    size_t *tap_slot_w, *tap_col; /* per kw */
+    size_t *slot_phase_h, *slot_phase_w;
+} conv_layout;
 
-static conv_blocking conv_choose_blocking(const fc_conv2d_shape *s, size_t mr, size_t nr, size_t elem_size,
-                                          int threads) {
-    conv_blocking b;
-    const size_t k_size = s->in_channels / s->groups * s->kernel_height * s->kernel_width;
-    const size_t pixels = s->out_height * s->out_width;
+static size_t phase_slots(size_t taps, size_t dilation, size_t stride, size_t *tap_slot, size_t *tap_offset,
+                          size_t *slot_phase) {
+    size_t slots = 0;
+    for (size_t t = 0; t < taps; t++) {
+        const size_t reach = t * dilation, phase = reach % stride;
+        size_t s = 0;
+        while (s < slots && slot_phase[s] != phase) s++;
+        if (s == slots) slot_phase[slots++] = phase;
+        tap_slot[t] = s;
+        tap_offset[t] = reach / stride;
+    }
+    return slots;
+}
+
+static void conv_layout_free(conv_layout *l) { free(l->tap_slot_h); }
+
+/* Chooses how the input is staged and the work split; FC_ENOMEM if the small tables fail. */
+static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t mr, size_t nr, size_t elem_size,
+                            int threads) {
+    const size_t kh = s->kernel_height, kw = s->kernel_width, cin_g = s->in_channels / s->groups;
+    memset(l, 0, sizeof(*l));
+    l->staged = s->pad_top || s->pad_left || s->stride_height > 1 || s->stride_width > 1 ||
+                s->out_height != s->in_height - (kh - 1) * s->dilation_height ||
+                s->out_width != s->in_width - (kw - 1) * s->dilation_width;
+    l->tap_slot_h = malloc(3 * (kh + kw) * sizeof(size_t));
+    if (!l->tap_slot_h) return FC_ENOMEM;
+    l->tap_row = l->tap_slot_h + kh;
+    l->slot_phase_h = l->tap_row + kh;
+    l->tap_slot_w = l->slot_phase_h + kh;
+    l->tap_col = l->tap_slot_w + kw;
+    l->slot_phase_w = l->tap_col + kw;
+    const size_t sh = l->staged ? s->stride_height : 1, sw = l->staged ? s->stride_width : 1;
+    l->slots_h = phase_slots(kh, s->dilation_height, sh, l->tap_slot_h, l->tap_row, l->slot_phase_h);
+    l->slots_w = phase_slots(kw, s->dilation_width, sw, l->tap_slot_w, l->tap_col, l->slot_phase_w);
+    const size_t reach_h = l->tap_row[kh - 1], reach_w = l->tap_col[kw - 1];
+
+    if (l->staged) {
+        l->row_width = s->out_width + reach_w;
+        const size_t row_bytes = cin_g * l->slots_h * l->slots_w * l->row_width * elem_size;
+        const size_t fit = CONV_STAGE_BYTES / row_bytes;
+        l->band_rows = fit > reach_h + 1 ? fit - reach_h : 1;
+        if (l->band_rows > s->out_height) l->band_rows = s->out_height;
+        l->plane_rows = l->band_rows + reach_h;
+    } else {
+        l->row_width = s->in_width;
+        l->band_rows = s->out_height;
+        l->plane_rows = s->in_height;
+    }
+    l->plane_size = l->plane_rows * l->row_width;
+
+    const size_t planes = cin_g * l->slots_h * l->slots_w;
+    const size_t block_elems = CONV_BLOCK_BYTES / elem_size / planes;
+    const size_t reach = reach_h * l->row_width + reach_w;
+    l->tiles_per_block = block_elems > reach + nr ? (block_elems - reach) / nr : 1;
+    const size_t tiles = (l->band_rows * l->row_width + nr - 1) / nr;
+    if (l->tiles_per_block > tiles) l->tiles_per_block = tiles;
+
     const size_t panels = (s->out_channels / s->groups + mr - 1) / mr;
-    b.kc = k_size < CONV_KC ? k_size : CONV_KC;
-    size_t nc = CONV_BLOCK_BYTES / elem_size / b.kc / nr * nr;
-    if (nc < nr) nc = nr;
-    const size_t pixels_rounded = (pixels + nr - 1) / nr * nr;
-    b.nc = nc < pixels_rounded ? nc : pixels_rounded;
-    b.pixel_blocks = (pixels + b.nc - 1) / b.nc;
-    const size_t tiles = s->batch * s->groups * b.pixel_blocks;
+    const size_t blocks = (tiles + l->tiles_per_block - 1) / l->tiles_per_block;
     const size_t wanted = (size_t)threads * CONV_TASKS_PER_THREAD;
-    b.panel_chunks = 1;
-    if (threads > 1 && tiles < wanted) b.panel_chunks = (wanted + tiles - 1) / tiles;
-    if (b.panel_chunks > panels) b.panel_chunks = panels;
-    b.panels_per_chunk = (panels + b.panel_chunks - 1) / b.panel_chunks;
-    b.panel_chunks = (panels + b.panels_per_chunk - 1) / b.panels_per_chunk;
-    return b;
+    l->panel_chunks = threads > 1 && blocks < wanted ? (wanted + blocks - 1) / blocks : 1;
+    if (l->panel_chunks > panels) l->panel_chunks = panels;
+    l->panels_per_chunk = (panels + l->panel_chunks - 1) / l->panel_chunks;
+    l->panel_chunks = (panels + l->panels_per_chunk - 1) / l->panels_per_chunk;
+    return FC_OK;
+}
+
+/* Offset of B row k = (c, kh, kw) in the B source of one group. */
+static void conv_tap_offsets(const fc_conv2d_shape *s, const conv_layout *l, ptrdiff_t *offsets) {
+    const size_t cin_g = s->in_channels / s->groups;
+    for (size_t c = 0; c < cin_g; c++)
+        for (size_t i = 0; i < s->kernel_height; i++)
+            for (size_t j = 0; j < s->kernel_width; j++) {
+                const size_t plane = (c * l->slots_h + l->tap_slot_h[i]) * l->slots_w + l->tap_slot_w[j];
+                *offsets++ = (ptrdiff_t)(plane * l->plane_size + l->tap_row[i] * l->row_width + l->tap_col[j]);
+            }
+}
+
+/* The output columns of the tile starting at wide pixel q0 of a band starting at row oh0. */
+static size_t conv_tile_runs(const fc_conv2d_shape *s, const conv_layout *l, size_t oh0, size_t band_pixels,
+                             size_t q0, size_t nr, fc_tile_run *runs) {
+    const size_t end = q0 + nr < band_pixels ? q0 + nr : band_pixels;
+    size_t count = 0;
+    for (size_t q = q0; q < end;) {
+        const size_t r = q / l->row_width, ow = q % l->row_width;
+        if (ow < s->out_width) {
+            const size_t length = s->out_width - ow < end - q ? s->out_width - ow : end - q;
+            runs[count++] = (fc_tile_run){q - q0, length, (oh0 + r) * s->out_width + ow};
+            q += length;
+        } else {
+            q += l->row_width - ow;
+        }
+    }
+    return count;
 }
 
 size_t fc_conv2d_packed_weights_size(const fc_conv2d_shape *s, size_t mr) {
