@@ -17,6 +17,31 @@ cdef extern from "ops/conv2d.h":
                       fc_conv2d_output_layout layout, const fc_f64_epilogue *ep) nogil
 
 
+cdef inline fc_conv2d_output_layout output_layout(real[:, :, :, :] out) noexcept:
+    cdef fc_conv2d_output_layout layout
+    layout.batch_stride = out.strides[0] // sizeof(real)
+    layout.channel_stride = out.strides[1] // sizeof(real)
+    return layout
+
+
+cdef inline fc_f32_epilogue f32_epilogue(const float[::1] bias, const float[::1] slope, const float[::1] residual,
+                                         double lower, double upper) noexcept nogil:
+    cdef fc_f32_epilogue ep
+    ep.bias, ep.slope, ep.residual = data_or_null(bias), data_or_null(slope), data_or_null(residual)
+    ep.residual_row_stride = 0
+    ep.min, ep.max = <float>lower, <float>upper
+    return ep
+
+
+cdef inline fc_f64_epilogue f64_epilogue(const double[::1] bias, const double[::1] slope, const double[::1] residual,
+                                         double lower, double upper) noexcept nogil:
+    cdef fc_f64_epilogue ep
+    ep.bias, ep.slope, ep.residual = data_or_null(bias), data_or_null(slope), data_or_null(residual)
+    ep.residual_row_stride = 0
+    ep.min, ep.max = lower, upper
+    return ep
+
+
 def conv2d(dict shape,
            const real[:, :, :, ::1] x,
            const real[:, :, :, ::1] weight,
@@ -26,19 +51,15 @@ def conv2d(dict shape,
            const real[::1] residual,  # flattened C-contiguous array of out's shape
            double lower, double upper):
     cdef fc_conv2d_shape s = shape
-    cdef fc_conv2d_output_layout layout
-    layout.batch_stride = out.strides[0] // sizeof(real)
-    layout.channel_stride = out.strides[1] // sizeof(real)
+    cdef fc_conv2d_output_layout layout = output_layout(out)
     cdef int status
     cdef fc_f32_epilogue ep32
     cdef fc_f64_epilogue ep64
     with nogil:
         if real is float:
-            ep32.bias, ep32.slope, ep32.residual = data_or_null(bias), data_or_null(slope), data_or_null(residual)
-            ep32.min, ep32.max = <float>lower, <float>upper
+            ep32 = f32_epilogue(bias, slope, residual, lower, upper)
             status = fc_f32_conv2d(&s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &out[0, 0, 0, 0], layout, &ep32)
         else:
-            ep64.bias, ep64.slope, ep64.residual = data_or_null(bias), data_or_null(slope), data_or_null(residual)
-            ep64.min, ep64.max = lower, upper
+            ep64 = f64_epilogue(bias, slope, residual, lower, upper)
             status = fc_f64_conv2d(&s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &out[0, 0, 0, 0], layout, &ep64)
     check_status(status)

@@ -38,12 +38,12 @@ typedef struct {
 
 /* The GEMM microkernel: an MR x NR tile of out = a * b over kc steps, then the epilogue
  * (NULL: plain store), stored to rows 0..mr-1 (out_row_stride apart) through `runs`.
- * a: kc x MR, packed column by column; b row k: NR contiguous elements at b + b_offsets[k],
- * all readable. mr <= MR. (Function types: `fc_f32_gemm_ukernel name;` declares a kernel.) */
-typedef void fc_f32_gemm_ukernel(size_t mr, size_t kc, const float *a, const float *b, const ptrdiff_t *b_offsets,
+ * A: MR rows of kc elements, a_row_stride apart, all readable (rows >= mr are computed
+ * and dropped); B row k: NR contiguous elements at b + b_offsets[k], all readable. mr <= MR. (Function types: `fc_f32_gemm_ukernel name;` declares a kernel.) */
+typedef void fc_f32_gemm_ukernel(size_t mr, size_t kc, const float *a, size_t a_row_stride, const float *b, const ptrdiff_t *b_offsets,
                                     float *out, size_t out_row_stride, const fc_tile_run *runs, size_t run_count,
                                     const fc_f32_epilogue *ep);
-typedef void fc_f64_gemm_ukernel(size_t mr, size_t kc, const double *a, const double *b, const ptrdiff_t *b_offsets,
+typedef void fc_f64_gemm_ukernel(size_t mr, size_t kc, const double *a, size_t a_row_stride, const double *b, const ptrdiff_t *b_offsets,
                                     double *out, size_t out_row_stride, const fc_tile_run *runs, size_t run_count,
                                     const fc_f64_epilogue *ep);
 

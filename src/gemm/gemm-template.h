@@ -8,7 +8,8 @@
  *
  * The MR x NR accumulator tile lives in registers: MR * NR / VL vectors. Each k step loads
  * the NR / VL vectors of B row k (NR contiguous elements at b + b_offsets[k]) and
- * broadcasts the MR packed A values of column k. */
+ * broadcasts the MR values of A column k (a[k + i * a_row_stride]: the weights as they are,
+ * since reading them row by row runs as fast as a packed copy would, in cache or not). */
 #include <string.h>
 
 #include "common.h"
@@ -22,7 +23,7 @@
 /* Unaligned, aliasing-safe vector of GEMM_VL elements. */
 typedef GEMM_T GEMM_VEC __attribute__((vector_size(GEMM_VBYTES), aligned(sizeof(GEMM_T)), may_alias));
 
-void GEMM_NAME(size_t mr, size_t kc, const GEMM_T *restrict a, const GEMM_T *restrict b,
+void GEMM_NAME(size_t mr, size_t kc, const GEMM_T *restrict a, size_t a_row_stride, const GEMM_T *restrict b,
                const ptrdiff_t *restrict b_offsets, GEMM_T *restrict out, size_t out_row_stride,
                const fc_tile_run *restrict runs, size_t run_count, const GEMM_EPILOGUE *ep) {
     GEMM_VEC acc[GEMM_MR][GEMM_NV];
@@ -38,11 +39,11 @@ void GEMM_NAME(size_t mr, size_t kc, const GEMM_T *restrict a, const GEMM_T *res
         for (size_t v = 0; v < GEMM_NV; v++) bv[v] = *(const GEMM_VEC *)(bk + v * GEMM_VL);
 #pragma GCC unroll 64
         for (size_t i = 0; i < GEMM_MR; i++) {
-            const GEMM_T ai = a[i];
+            const GEMM_T ai = a[i * a_row_stride];
 #pragma GCC unroll 64
             for (size_t v = 0; v < GEMM_NV; v++) acc[i][v] += ai * bv[v];
         }
-        a += GEMM_MR;
+        a++;
     }
 
     /* The epilogue works on a cache-line-aligned spill of the accumulators, one simple

@@ -38,25 +38,13 @@ static void CONV_FN(_stage_plane)(const fc_conv2d_shape *s, const conv_layout *l
     }
 }
 
-void CONV_FN(_conv2d_pack_weights)(const fc_conv2d_shape *s, size_t mr, const CONV_T *weight, CONV_T *packed) {
-    const size_t cout_g = s->out_channels / s->groups;
-    const size_t k_size = s->in_channels / s->groups * s->kernel_height * s->kernel_width;
-    const size_t panels = (cout_g + mr - 1) / mr;
-    for (size_t g = 0; g < s->groups; g++)
-        for (size_t i = 0; i < panels; i++)
-            for (size_t k = 0; k < k_size; k++)
-                for (size_t r = 0; r < mr; r++) {
-                    const size_t m = i * mr + r;
-                    *packed++ = m < cout_g ? weight[(g * cout_g + m) * k_size + k] : 0;
-                }
-}
-
 /* One task: the tiles [tile0, tile_end) of a band times the weight panels of one chunk. */
 typedef struct {
     const fc_conv2d_shape *s;
     const conv_layout *l;
     const CONV_GEMM_CONFIG *gemm;
-    const CONV_T *packed;          /* this group's weight panels */
+    const CONV_T *weight;          /* this group's first row of weights (k_size elements a row) */
+    const CONV_T *last_panel;      /* zero-padded copy of the last panel if it would read past the weights, or NULL */
     const CONV_T *b;               /* B source of this image-group-band */
     size_t b_length;               /* elements readable from b */
     const ptrdiff_t *offsets;      /* per k */
@@ -75,7 +63,7 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
     const fc_conv2d_shape *s = band->s;
     const size_t mr = band->gemm->mr, nr = band->gemm->nr, cout_g = s->out_channels / s->groups;
     const size_t k_size = s->in_channels / s->groups * s->kernel_height * s->kernel_width;
-    const size_t pixels = s->out_height * s->out_width;
+    const size_t pixels = s->out_height * s->out_width, panel_count = (cout_g + mr - 1) / mr;
     fc_tile_run runs[FC_MAX_TILE_RUNS];
     for (size_t i = panel0; i < panel1; i++) {
         const size_t row0 = i * mr, rows = cout_g - row0 < mr ? cout_g - row0 : mr;
@@ -84,11 +72,11 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
         ep.slope = ep.slope ? ep.slope + row0 : NULL;
         ep.residual = ep.residual ? ep.residual + row0 * pixels : NULL;
         ep.residual_row_stride = (ptrdiff_t)pixels;
-        const CONV_T *a = band->packed + i * k_size * mr;
+        const CONV_T *a = i == panel_count - 1 && band->last_panel ? band->last_panel : band->weight + row0 * k_size;
         CONV_T *out_rows = band->out + (ptrdiff_t)row0 * band->out_channel_stride;
         for (size_t t = t0; t < t1; t++) {
             const size_t count = conv_tile_runs(s, band->l, band->oh0, band->band_pixels, t * nr, nr, runs);
-            band->gemm->ukernel(rows, k_size, a, b + (t - t0) * b_step, offsets, out_rows,
+            band->gemm->ukernel(rows, k_size, a, k_size, b + (t - t0) * b_step, offsets, out_rows,
                                 (size_t)band->out_channel_stride, runs, count, &ep);
         }
     }
@@ -114,9 +102,9 @@ static void CONV_FN(_run_tiles)(const CONV_FN(_band) *band, size_t panel0, size_
     }
 }
 
-int CONV_FN(_conv2d_packed)(const fc_conv2d_shape *s, const CONV_GEMM_CONFIG *gemm, const CONV_T *packed,
-                            const CONV_T *x, CONV_T *out, fc_conv2d_output_layout layout,
-                            const CONV_EPILOGUE *ep) {
+int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *weight, CONV_T *out,
+                     fc_conv2d_output_layout layout, const CONV_EPILOGUE *ep) {
+    const CONV_GEMM_CONFIG *gemm = &fc_active()->CONV_PASTE(, CONV_SFX, _gemm);
     const size_t mr = gemm->mr, nr = gemm->nr, groups = s->groups;
     const size_t cin_g = s->in_channels / groups, cout_g = s->out_channels / groups;
     const size_t k_size = cin_g * s->kernel_height * s->kernel_width;
@@ -126,13 +114,21 @@ int CONV_FN(_conv2d_packed)(const fc_conv2d_shape *s, const CONV_GEMM_CONFIG *ge
     conv_layout l;
     if (conv_layout_init(&l, s, mr, nr, sizeof(CONV_T), fc_max_threads()) != FC_OK) return FC_ENOMEM;
     const size_t planes = cin_g * l.slots_h * l.slots_w;
+    /* The last group's last panel reads MR rows: past the end of the weights if partial. */
+    const size_t last_rows = cout_g % mr;
     ptrdiff_t *offsets = malloc(2 * k_size * sizeof(ptrdiff_t));
     CONV_T *staged = l.staged ? fc_alloc(planes * l.plane_size * sizeof(CONV_T)) : NULL;
-    if (!offsets || (l.staged && !staged)) {
+    CONV_T *last_panel = last_rows ? fc_alloc(mr * k_size * sizeof(CONV_T)) : NULL;
+    if (!offsets || (l.staged && !staged) || (last_rows && !last_panel)) {
         free(offsets);
         free(staged);
+        free(last_panel);
         conv_layout_free(&l);
         return FC_ENOMEM;
+    }
+    if (last_rows) {
+        memcpy(last_panel, weight + (s->out_channels - last_rows) * k_size, last_rows * k_size * sizeof(CONV_T));
+        memset(last_panel + last_rows * k_size, 0, (mr - last_rows) * k_size * sizeof(CONV_T));
     }
     ptrdiff_t *tile_offsets = offsets + k_size, max_offset = 0;
     conv_tap_offsets(s, &l, offsets);
@@ -169,7 +165,7 @@ int CONV_FN(_conv2d_packed)(const fc_conv2d_shape *s, const CONV_GEMM_CONFIG *ge
             group_ep.slope = ep->slope ? ep->slope + g * cout_g : NULL;
             group_ep.residual = ep->residual ? ep->residual + (n * s->out_channels + g * cout_g) * pixels : NULL;
             const CONV_FN(_band) band = {
-                s, &l, gemm, packed + g * panels * k_size * mr,
+                s, &l, gemm, weight + g * cout_g * k_size, g == groups - 1 ? last_panel : NULL,
                 l.staged ? staged : x_group,
                 l.staged ? planes * l.plane_size : x_length - (size_t)(x_group - x),
                 offsets, tile_offsets, max_offset,
@@ -192,18 +188,8 @@ int CONV_FN(_conv2d_packed)(const fc_conv2d_shape *s, const CONV_GEMM_CONFIG *ge
     }
     free(offsets);
     free(staged);
+    free(last_panel);
     conv_layout_free(&l);
-    return status;
-}
-
-int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *weight, CONV_T *out,
-                     fc_conv2d_output_layout layout, const CONV_EPILOGUE *ep) {
-    const CONV_GEMM_CONFIG *gemm = &fc_active()->CONV_PASTE(, CONV_SFX, _gemm);
-    CONV_T *packed = fc_alloc(fc_conv2d_packed_weights_size(s, gemm->mr) * sizeof(CONV_T));
-    if (!packed) return FC_ENOMEM;
-    CONV_FN(_conv2d_pack_weights)(s, gemm->mr, weight, packed);
-    const int status = CONV_FN(_conv2d_packed)(s, gemm, packed, x, out, layout, ep);
-    free(packed);
     return status;
 }
 

@@ -6,8 +6,8 @@
  * ow*sw + kw*dw - pl) is at plane (c, phase of tap) row oh + (kh*dh)/sh, column
  * ow + (kw*dw)/sw. So B row k is just the staged input read at a per-tap offset, and a
  * tile of NR "wide" pixels (rows Wq wide: OW real columns, then the kernel's reach in
- * columns that are computed and dropped) reads NR contiguous elements per k. Weights are
- * packed once into MR-row panels. With stride 1 and no padding, x itself is the staged
+ * columns that are computed and dropped) reads NR contiguous elements per k. The weights
+ * are read as they are (MR rows at a time). With stride 1 and no padding, x itself is the staged
  * input. Only the last tile(s) of a buffer, whose dropped columns would read past its end,
  * are copied into a scratch tile first. */
 #include "ops/conv2d.h"
@@ -138,11 +138,6 @@ static size_t conv_tile_runs(const fc_conv2d_shape *s, const conv_layout *l, siz
         }
     }
     return count;
-}
-
-size_t fc_conv2d_packed_weights_size(const fc_conv2d_shape *s, size_t mr) {
-    const size_t panels = (s->out_channels / s->groups + mr - 1) / mr;
-    return s->groups * panels * mr * (s->in_channels / s->groups) * s->kernel_height * s->kernel_width;
 }
 
 #define CONV_T float

@@ -25,22 +25,10 @@ typedef struct {
     ptrdiff_t batch_stride, channel_stride;
 } fc_conv2d_output_layout;
 
-/* Elements of the packed weights for a kernel tile of `mr` rows. */
-size_t fc_conv2d_packed_weights_size(const fc_conv2d_shape *shape, size_t mr);
-
 /* weight: contiguous (out_channels, in_channels / groups, kernel_height, kernel_width).
- * ep: bias/slope per output channel; residual, if any, C-contiguous in the output's shape.
- * x: C-contiguous NCHW. Return FC_OK or FC_ENOMEM. */
-void fc_f32_conv2d_pack_weights(const fc_conv2d_shape *shape, size_t mr, const float *weight, float *packed);
-void fc_f64_conv2d_pack_weights(const fc_conv2d_shape *shape, size_t mr, const double *weight, double *packed);
-
-/* Runs with weights packed for gemm->mr. */
-int fc_f32_conv2d_packed(const fc_conv2d_shape *shape, const fc_f32_gemm_config *gemm, const float *packed,
-                         const float *x, float *out, fc_conv2d_output_layout layout, const fc_f32_epilogue *ep);
-int fc_f64_conv2d_packed(const fc_conv2d_shape *shape, const fc_f64_gemm_config *gemm, const double *packed,
-                         const double *x, double *out, fc_conv2d_output_layout layout, const fc_f64_epilogue *ep);
-
-/* Packs the weights for the active ISA into a temporary buffer, then runs. */
+ * x: C-contiguous NCHW. ep: bias/slope per output channel; residual, if any, C-contiguous
+ * in the output's shape (its row stride is set here); NULL for none. Uses the active ISA.
+ * Returns FC_OK or FC_ENOMEM. */
 int fc_f32_conv2d(const fc_conv2d_shape *shape, const float *x, const float *weight, float *out,
                   fc_conv2d_output_layout layout, const fc_f32_epilogue *ep);
 int fc_f64_conv2d(const fc_conv2d_shape *shape, const double *x, const double *weight, double *out,
