@@ -25,16 +25,9 @@ cdef extern from "dispatch.h":
     const char *fc_isa_name(int isa)
     const char *fc_compiler_version()
     const char *fc_build_info()
-    ctypedef struct fc_f32_gemm_config:
-        size_t mr, nr
-    ctypedef struct fc_f64_gemm_config:
-        size_t mr, nr
     ctypedef struct fc_dispatch_table:
         int isa
-        fc_f32_gemm_config f32_gemm
-        fc_f64_gemm_config f64_gemm
     const fc_dispatch_table *fc_active()
-    const fc_dispatch_table *fc_dispatch_for(int isa)
     enum:
         FC_ISA_COUNT
 

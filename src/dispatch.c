@@ -1,29 +1,30 @@
 #include "dispatch.h"
 
-#define GEMM_UKERNELS(isa, f32_mr, f32_nr, f64_mr, f64_nr)                                              \
-    fc_f32_gemm_ukernel fc_f32_gemm_ukernel_##f32_mr##x##f32_nr##__##isa;                                   \
-    fc_f64_gemm_ukernel fc_f64_gemm_ukernel_##f64_mr##x##f64_nr##__##isa;
-
-#define GEMM_CONFIGS(isa, f32_mr, f32_nr, f64_mr, f64_nr)                                               \
-    .f32_gemm = {fc_f32_gemm_ukernel_##f32_mr##x##f32_nr##__##isa, f32_mr, f32_nr},                      \
-    .f64_gemm = {fc_f64_gemm_ukernel_##f64_mr##x##f64_nr##__##isa, f64_mr, f64_nr}
-
-/* Tile shapes of each ISA: (f32 MR, NR, f64 MR, NR); the kernels are in src/gemm/. */
-#define SCALAR_TILES 4, 4, 4, 4
-#define AVX2_TILES 6, 16, 6, 8
-#define AVX512_TILES 12, 32, 12, 16
-
-#define DECLARE(isa, tiles) GEMM_UKERNELS(isa, tiles)
-#define CONFIGS(isa, tiles) GEMM_CONFIGS(isa, tiles)
-
-DECLARE(scalar, SCALAR_TILES)
-static const fc_dispatch_table scalar_table = {FC_ISA_SCALAR, CONFIGS(scalar, SCALAR_TILES)};
+/* The GEMM microkernels of src/gemm/, by ISA: the first tile of each is the default. */
+fc_f32_gemm_ukernel fc_f32_gemm_ukernel_4x4__scalar;
+fc_f64_gemm_ukernel fc_f64_gemm_ukernel_4x4__scalar;
+static const fc_dispatch_table scalar_table = {
+    .isa = FC_ISA_SCALAR,
+    .f32_gemm = {{fc_f32_gemm_ukernel_4x4__scalar, 4, 4}},
+    .f64_gemm = {{fc_f64_gemm_ukernel_4x4__scalar, 4, 4}},
+};
 
 #ifdef FC_HAVE_X86_VARIANTS
-DECLARE(avx2, AVX2_TILES)
-DECLARE(avx512f, AVX512_TILES)
-static const fc_dispatch_table avx2_table = {FC_ISA_AVX2, CONFIGS(avx2, AVX2_TILES)};
-static const fc_dispatch_table avx512_table = {FC_ISA_AVX512, CONFIGS(avx512f, AVX512_TILES)};
+fc_f32_gemm_ukernel fc_f32_gemm_ukernel_6x16__avx2, fc_f32_gemm_ukernel_4x24__avx2;
+fc_f64_gemm_ukernel fc_f64_gemm_ukernel_6x8__avx2, fc_f64_gemm_ukernel_4x12__avx2;
+static const fc_dispatch_table avx2_table = {
+    .isa = FC_ISA_AVX2,
+    .f32_gemm = {{fc_f32_gemm_ukernel_6x16__avx2, 6, 16}, {fc_f32_gemm_ukernel_4x24__avx2, 4, 24}},
+    .f64_gemm = {{fc_f64_gemm_ukernel_6x8__avx2, 6, 8}, {fc_f64_gemm_ukernel_4x12__avx2, 4, 12}},
+};
+
+fc_f32_gemm_ukernel fc_f32_gemm_ukernel_12x32__avx512f, fc_f32_gemm_ukernel_8x48__avx512f;
+fc_f64_gemm_ukernel fc_f64_gemm_ukernel_12x16__avx512f, fc_f64_gemm_ukernel_8x24__avx512f;
+static const fc_dispatch_table avx512_table = {
+    .isa = FC_ISA_AVX512,
+    .f32_gemm = {{fc_f32_gemm_ukernel_12x32__avx512f, 12, 32}, {fc_f32_gemm_ukernel_8x48__avx512f, 8, 48}},
+    .f64_gemm = {{fc_f64_gemm_ukernel_12x16__avx512f, 12, 16}, {fc_f64_gemm_ukernel_8x24__avx512f, 8, 24}},
+};
 #endif
 
 static const fc_dispatch_table *active_table = &scalar_table;

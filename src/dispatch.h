@@ -24,10 +24,13 @@ typedef struct {
     size_t mr, nr;
 } fc_f64_gemm_config;
 
+/* GEMM tile shapes per ISA: an operator picks the one that wastes least on its shape. */
+#define FC_GEMM_TILES 2
+
 typedef struct {
     int isa;
-    fc_f32_gemm_config f32_gemm;
-    fc_f64_gemm_config f64_gemm;
+    fc_f32_gemm_config f32_gemm[FC_GEMM_TILES]; /* unused entries have ukernel == NULL */
+    fc_f64_gemm_config f64_gemm[FC_GEMM_TILES];
 } fc_dispatch_table;
 
 /* The best ISA this CPU (and its OS) supports among those compiled in. */

@@ -27,9 +27,11 @@ def check(x_shape, w_shape, dtype=np.float32, bias=True, seed=0, **kwargs):
     return result
 
 
-# Output channels and pixels straddling every ISA's tile (scalar 4x4, AVX2 6x16, AVX-512 12x32).
-TILE_ROWS = [1, 3, 4, 5, 6, 7, 11, 12, 13, 24, 25]
-TILE_PIXELS = [(1, 1), (3, 5), (1, 15), (4, 4), (1, 17), (5, 6), (4, 8), (3, 11), (7, 7), (5, 13)]
+# Output channels and pixels straddling every ISA's tiles (scalar 4x4; AVX2 6x16, 4x24;
+# AVX-512 12x32, 8x48: the 8-row tiles serve multiples of 8 such as 16 and 40).
+TILE_ROWS = [1, 3, 4, 5, 6, 7, 8, 11, 12, 13, 16, 24, 25, 40]
+TILE_PIXELS = [(1, 1), (3, 5), (1, 15), (4, 4), (1, 17), (5, 6), (4, 8), (3, 11), (1, 47), (6, 8), (7, 7), (5, 13),
+               (1, 97)]
 
 
 @pytest.mark.parametrize("cout", TILE_ROWS, ids=lambda c: f"cout{c}")
@@ -38,9 +40,11 @@ def test_tile_rows(isa, cout):
 
 
 @pytest.mark.parametrize("out_hw", TILE_PIXELS, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("cout", [13, 16], ids=lambda c: f"cout{c}")
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
-def test_tile_pixels(isa, out_hw, dtype):
-    check((1, 5, out_hw[0] + 2, out_hw[1] + 2), (13, 5, 3, 3), dtype=dtype)
+def test_tile_pixels(isa, out_hw, cout, dtype):
+    check((1, 5, out_hw[0] + 2, out_hw[1] + 2), (cout, 5, 3, 3), dtype=dtype)
+    check((1, 5, out_hw[0], out_hw[1]), (cout, 5, 3, 3), dtype=dtype, padding=1)
 
 
 @pytest.mark.parametrize("cin", [255, 256, 257, 600], ids=lambda c: f"k{c}")

@@ -1,5 +1,6 @@
 /* GEMM microkernels for AVX2+FMA, compiled with -mavx2 -mfma: 12 of the 16 ymm registers
- * accumulate (6 rows x 2 vectors), 2 hold the B row, 1 the broadcast A value. */
+ * accumulate (6 rows x 2 vectors, or 4 rows x 3 vectors), the rest hold the B row and the
+ * broadcast A value. */
 #define GEMM_VBYTES 32
 
 #define GEMM_T float
@@ -13,5 +14,19 @@
 #define GEMM_MR 6
 #define GEMM_NR 8
 #define GEMM_NAME fc_f64_gemm_ukernel_6x8__avx2
+#define GEMM_EPILOGUE fc_f64_epilogue
+#include "gemm/gemm-template.h"
+
+#define GEMM_T float
+#define GEMM_MR 4
+#define GEMM_NR 24
+#define GEMM_NAME fc_f32_gemm_ukernel_4x24__avx2
+#define GEMM_EPILOGUE fc_f32_epilogue
+#include "gemm/gemm-template.h"
+
+#define GEMM_T double
+#define GEMM_MR 4
+#define GEMM_NR 12
+#define GEMM_NAME fc_f64_gemm_ukernel_4x12__avx2
 #define GEMM_EPILOGUE fc_f64_epilogue
 #include "gemm/gemm-template.h"

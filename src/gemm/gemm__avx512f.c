@@ -1,5 +1,6 @@
 /* GEMM microkernels for AVX-512F, compiled with -mavx512f -mfma: 24 of the 32 zmm registers
- * accumulate (12 rows x 2 vectors), 2 hold the B row, 1 the broadcast A value. */
+ * accumulate (12 rows x 2 vectors, or 8 rows x 3 vectors for output channel counts that
+ * are multiples of 8 but not of 12), the rest hold the B row and the broadcast A value. */
 #define GEMM_VBYTES 64
 
 #define GEMM_T float
@@ -13,5 +14,19 @@
 #define GEMM_MR 12
 #define GEMM_NR 16
 #define GEMM_NAME fc_f64_gemm_ukernel_12x16__avx512f
+#define GEMM_EPILOGUE fc_f64_epilogue
+#include "gemm/gemm-template.h"
+
+#define GEMM_T float
+#define GEMM_MR 8
+#define GEMM_NR 48
+#define GEMM_NAME fc_f32_gemm_ukernel_8x48__avx512f
+#define GEMM_EPILOGUE fc_f32_epilogue
+#include "gemm/gemm-template.h"
+
+#define GEMM_T double
+#define GEMM_MR 8
+#define GEMM_NR 24
+#define GEMM_NAME fc_f64_gemm_ukernel_8x24__avx512f
 #define GEMM_EPILOGUE fc_f64_epilogue
 #include "gemm/gemm-template.h"

@@ -104,7 +104,11 @@ static void CONV_FN(_run_tiles)(const CONV_FN(_band) *band, size_t panel0, size_
 
 int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *weight, CONV_T *out,
                      fc_conv2d_output_layout layout, const CONV_EPILOGUE *ep) {
-    const CONV_GEMM_CONFIG *gemm = &fc_active()->CONV_PASTE(, CONV_SFX, _gemm);
+    const CONV_GEMM_CONFIG *tiles = fc_active()->CONV_PASTE(, CONV_SFX, _gemm), *gemm = &tiles[0];
+    for (size_t i = 1; i < FC_GEMM_TILES; i++)
+        if (tiles[i].ukernel && conv_tile_cost(s, tiles[i].mr, tiles[i].nr) <
+                                    (1 - CONV_TILE_MARGIN) * conv_tile_cost(s, gemm->mr, gemm->nr))
+            gemm = &tiles[i];
     const size_t mr = gemm->mr, nr = gemm->nr, groups = s->groups;
     const size_t cin_g = s->in_channels / groups, cout_g = s->out_channels / groups;
     const size_t k_size = cin_g * s->kernel_height * s->kernel_width;

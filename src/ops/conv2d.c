@@ -44,6 +44,36 @@ typedef struct {
     size_t *slot_phase_h, *slot_phase_w;
 } conv_layout;
 
+/* x can serve as the staged input only with stride 1 and no padding. */
+static int conv_needs_staging(const fc_conv2d_shape *s) {
+    return s->pad_top || s->pad_left || s->stride_height > 1 || s->stride_width > 1 ||
+           s->out_height != s->in_height - (s->kernel_height - 1) * s->dilation_height ||
+           s->out_width != s->in_width - (s->kernel_width - 1) * s->dilation_width;
+}
+
+/* Elements per wide row of staged planes. With column stride 1, one gap of zeros serves
+ * as the right padding of a row and the left padding of the next (any read past a row's
+ * data lands in a gap at least as wide as the padding it stands for), so fewer dropped
+ * columns are computed: max(pl, pr) instead of pl + pr beyond W. */
+static size_t conv_staged_row_width(const fc_conv2d_shape *s) {
+    const size_t reach_w = (s->kernel_width - 1) * s->dilation_width;
+    if (s->stride_width > 1) return s->out_width + reach_w / s->stride_width;
+    const size_t pad_right = s->out_width + reach_w - s->in_width - s->pad_left;
+    const size_t width = s->in_width + (s->pad_left > pad_right ? s->pad_left : pad_right);
+    return width > s->out_width ? width : s->out_width;
+}
+
+/* Tile elements (kept or dropped) an MR x NR tile computes for this shape: the tile whose
+ * rounding of output channels and wide pixels wastes least wins. */
+static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr) {
+    const size_t row_width = conv_needs_staging(s) ? conv_staged_row_width(s) : s->in_width;
+    const size_t cout_g = s->out_channels / s->groups, wide = s->out_height * row_width;
+    return (double)((cout_g + mr - 1) / mr * mr) * (double)((wide + nr - 1) / nr * nr);
+}
+
+/* A tile must save this fraction of the default's work to be chosen over it. */
+#define CONV_TILE_MARGIN 0.03
+
 static size_t phase_slots(size_t taps, size_t dilation, size_t stride, size_t *tap_slot, size_t *tap_offset,
                           size_t *slot_phase) {
     size_t slots = 0;
@@ -65,9 +95,7 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t mr,
                             int threads) {
     const size_t kh = s->kernel_height, kw = s->kernel_width, cin_g = s->in_channels / s->groups;
     memset(l, 0, sizeof(*l));
-    l->staged = s->pad_top || s->pad_left || s->stride_height > 1 || s->stride_width > 1 ||
-                s->out_height != s->in_height - (kh - 1) * s->dilation_height ||
-                s->out_width != s->in_width - (kw - 1) * s->dilation_width;
+    l->staged = conv_needs_staging(s);
     l->tap_slot_h = malloc(3 * (kh + kw) * sizeof(size_t));
     if (!l->tap_slot_h) return FC_ENOMEM;
     l->tap_row = l->tap_slot_h + kh;
@@ -81,7 +109,7 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t mr,
     const size_t reach_h = l->tap_row[kh - 1], reach_w = l->tap_col[kw - 1];
 
     if (l->staged) {
-        l->row_width = s->out_width + reach_w;
+        l->row_width = conv_staged_row_width(s);
         const size_t row_bytes = cin_g * l->slots_h * l->slots_w * l->row_width * elem_size;
         const size_t fit = CONV_STAGE_BYTES / row_bytes;
         l->band_rows = fit > reach_h + 1 ? fit - reach_h : 1;
