@@ -4,7 +4,8 @@
  * Parameters (macros): GEMM_T (float/double), GEMM_VBYTES (vector register bytes; equal
  * to sizeof(GEMM_T) for the scalar kernel), GEMM_MR x GEMM_NR (tile: rows of output
  * channels x columns of pixels, NR a multiple of the vector length), GEMM_NAME,
- * GEMM_EPILOGUE (the epilogue struct type).
+ * GEMM_EPILOGUE (the epilogue struct type), and optionally GEMM_VMAX(v, lo) / GEMM_VMIN(v, hi):
+ * the ISA's vector max/min returning v when v is NaN, which enable a register-only epilogue.
  *
  * The MR x NR accumulator tile lives in registers: MR * NR / VL vectors. Each k step loads
  * the NR / VL vectors of B row k (NR contiguous elements at b + b_offsets[k]) and
@@ -45,6 +46,24 @@ void GEMM_NAME(size_t mr, size_t kc, const GEMM_T *restrict a, size_t a_row_stri
         }
         a++;
     }
+
+#ifdef GEMM_VMAX
+    /* The common case stays in registers: a whole tile stored as one run, with at most a
+     * bias and a clamp (ReLU, ReLU6) to apply. */
+    if (mr == GEMM_MR && run_count == 1 && runs[0].length == GEMM_NR && (!ep || (!ep->residual && !ep->slope))) {
+        const GEMM_T inf = (GEMM_T)__builtin_inf();
+        const GEMM_VEC lo = (GEMM_VEC){0} + (ep ? ep->min : -inf), hi = (GEMM_VEC){0} + (ep ? ep->max : inf);
+        out += runs[0].offset;
+#pragma GCC unroll 64
+        for (size_t i = 0; i < GEMM_MR; i++) {
+            const GEMM_T bias = ep && ep->bias ? ep->bias[i] : 0;
+#pragma GCC unroll 64
+            for (size_t v = 0; v < GEMM_NV; v++)
+                *(GEMM_VEC *)(out + i * out_row_stride + v * GEMM_VL) = GEMM_VMIN(GEMM_VMAX(acc[i][v] + bias, lo), hi);
+        }
+        return;
+    }
+#endif
 
     /* The epilogue works on a cache-line-aligned spill of the accumulators, one simple
      * loop per step so that each vectorizes (GCC turns a fused loop with these branches
@@ -88,3 +107,5 @@ void GEMM_NAME(size_t mr, size_t kc, const GEMM_T *restrict a, size_t a_row_stri
 #undef GEMM_NR
 #undef GEMM_NAME
 #undef GEMM_EPILOGUE
+#undef GEMM_VMAX
+#undef GEMM_VMIN

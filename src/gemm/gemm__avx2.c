@@ -1,9 +1,14 @@
 /* GEMM microkernels for AVX2+FMA, compiled with -mavx2 -mfma: 12 of the 16 ymm registers
  * accumulate (6 rows x 2 vectors, or 4 rows x 3 vectors), the rest hold the B row and the
  * broadcast A value. */
+#include <immintrin.h>
+
 #define GEMM_VBYTES 32
+/* x86 max/min return their second operand when either is NaN: (lo, v) keeps a NaN v. */
 
 #define GEMM_T float
+#define GEMM_VMAX(v, lo) _mm256_max_ps(lo, v)
+#define GEMM_VMIN(v, hi) _mm256_min_ps(hi, v)
 #define GEMM_MR 6
 #define GEMM_NR 16
 #define GEMM_NAME fc_f32_gemm_ukernel_6x16__avx2
@@ -11,6 +16,8 @@
 #include "gemm/gemm-template.h"
 
 #define GEMM_T double
+#define GEMM_VMAX(v, lo) _mm256_max_pd(lo, v)
+#define GEMM_VMIN(v, hi) _mm256_min_pd(hi, v)
 #define GEMM_MR 6
 #define GEMM_NR 8
 #define GEMM_NAME fc_f64_gemm_ukernel_6x8__avx2
@@ -18,6 +25,8 @@
 #include "gemm/gemm-template.h"
 
 #define GEMM_T float
+#define GEMM_VMAX(v, lo) _mm256_max_ps(lo, v)
+#define GEMM_VMIN(v, hi) _mm256_min_ps(hi, v)
 #define GEMM_MR 4
 #define GEMM_NR 24
 #define GEMM_NAME fc_f32_gemm_ukernel_4x24__avx2
@@ -25,6 +34,8 @@
 #include "gemm/gemm-template.h"
 
 #define GEMM_T double
+#define GEMM_VMAX(v, lo) _mm256_max_pd(lo, v)
+#define GEMM_VMIN(v, hi) _mm256_min_pd(hi, v)
 #define GEMM_MR 4
 #define GEMM_NR 12
 #define GEMM_NAME fc_f64_gemm_ukernel_4x12__avx2

@@ -1,9 +1,14 @@
 /* GEMM microkernels for AVX-512F, compiled with -mavx512f -mfma: 24 of the 32 zmm registers
  * accumulate (12 rows x 2 vectors, or 8 rows x 3 vectors for output channel counts that
  * are multiples of 8 but not of 12), the rest hold the B row and the broadcast A value. */
+#include <immintrin.h>
+
 #define GEMM_VBYTES 64
+/* x86 max/min return their second operand when either is NaN: (lo, v) keeps a NaN v. */
 
 #define GEMM_T float
+#define GEMM_VMAX(v, lo) _mm512_max_ps(lo, v)
+#define GEMM_VMIN(v, hi) _mm512_min_ps(hi, v)
 #define GEMM_MR 12
 #define GEMM_NR 32
 #define GEMM_NAME fc_f32_gemm_ukernel_12x32__avx512f
@@ -11,6 +16,8 @@
 #include "gemm/gemm-template.h"
 
 #define GEMM_T double
+#define GEMM_VMAX(v, lo) _mm512_max_pd(lo, v)
+#define GEMM_VMIN(v, hi) _mm512_min_pd(hi, v)
 #define GEMM_MR 12
 #define GEMM_NR 16
 #define GEMM_NAME fc_f64_gemm_ukernel_12x16__avx512f
@@ -18,6 +25,8 @@
 #include "gemm/gemm-template.h"
 
 #define GEMM_T float
+#define GEMM_VMAX(v, lo) _mm512_max_ps(lo, v)
+#define GEMM_VMIN(v, hi) _mm512_min_ps(hi, v)
 #define GEMM_MR 8
 #define GEMM_NR 48
 #define GEMM_NAME fc_f32_gemm_ukernel_8x48__avx512f
@@ -25,6 +34,8 @@
 #include "gemm/gemm-template.h"
 
 #define GEMM_T double
+#define GEMM_VMAX(v, lo) _mm512_max_pd(lo, v)
+#define GEMM_VMIN(v, hi) _mm512_min_pd(hi, v)
 #define GEMM_MR 8
 #define GEMM_NR 24
 #define GEMM_NAME fc_f64_gemm_ukernel_8x24__avx512f
