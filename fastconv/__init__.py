@@ -13,11 +13,13 @@ except ImportError as exc:  # pragma: no cover - only without a build
 from . import reference
 from ._config import (available_isas, get_isa, get_num_threads, set_isa, set_num_threads,
                       show_config, _configure_from_environment)
+from ._activation import leaky_relu, prelu, relu, relu6
 from ._conv import conv2d
+from ._fusion import Conv2d, conv_bn_act, fold_batchnorm
 
 __version__ = "0.1.0"
 
-__all__ = ["conv2d", "reference", "show_config", "get_isa", "set_isa", "available_isas",
-           "get_num_threads", "set_num_threads"]
+__all__ = ["conv2d", "Conv2d", "conv_bn_act", "fold_batchnorm", "relu", "relu6", "leaky_relu", "prelu",
+           "reference", "show_config", "get_isa", "set_isa", "available_isas", "get_num_threads", "set_num_threads"]
 
 _configure_from_environment()

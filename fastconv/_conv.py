@@ -163,14 +163,26 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
     ndarray, shape (N, C_out, OH, OW), dtype of x (float32 for float16/integer input)
     """
     x = as_input(x, "x", ndim=4)
-    dtype = x.dtype
-    weight = as_input(weight, "weight", ndim=4, dtype=dtype)
+    weight = as_input(weight, "weight", ndim=4, dtype=x.dtype)
     geometry = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
-    if bias is not None:
-        bias = as_input(bias, "bias", ndim=1, dtype=dtype)
-        if bias.shape != (geometry.out_channels,):
-            raise ValueError(f"bias must have shape ({geometry.out_channels},), got {bias.shape}")
-    slope, lower, upper = parse_activation(activation, geometry.out_channels, dtype)
+    bias = check_bias(bias, geometry.out_channels, x.dtype)
+    slope, lower, upper = parse_activation(activation, geometry.out_channels, x.dtype)
+    return run_conv2d(geometry, x, weight, bias, slope, lower, upper, residual, out)
+
+
+def check_bias(bias, out_channels, dtype):
+    if bias is None:
+        return None
+    bias = as_input(bias, "bias", ndim=1, dtype=dtype)
+    if bias.shape != (out_channels,):
+        raise ValueError(f"bias must have shape ({out_channels},), got {bias.shape}")
+    return bias
+
+
+def run_conv2d(geometry, x, weight, bias, slope, lower, upper, residual, out):
+    """Checks residual and out against the geometry and runs the kernel; every other
+    argument is already validated and cast to x's dtype."""
+    dtype = x.dtype
     if residual is not None:
         residual = as_input(residual, "residual", ndim=4, dtype=dtype)
         if residual.shape != geometry.out_shape:

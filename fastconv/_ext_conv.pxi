@@ -11,6 +11,8 @@ cdef extern from "ops/conv2d.h":
         size_t pad_top, pad_left
     ctypedef struct fc_conv2d_output_layout:
         ptrdiff_t batch_stride, channel_stride
+    size_t fc_f32_conv2d_workspace_size(const fc_conv2d_shape *shape)
+    size_t fc_f64_conv2d_workspace_size(const fc_conv2d_shape *shape)
     int fc_f32_conv2d(const fc_conv2d_shape *shape, const float *x, const float *weight, float *out,
                       fc_conv2d_output_layout layout, const fc_f32_epilogue *ep) nogil
     int fc_f64_conv2d(const fc_conv2d_shape *shape, const double *x, const double *weight, double *out,
@@ -63,3 +65,9 @@ def conv2d(dict shape,
             ep64 = f64_epilogue(bias, slope, residual, lower, upper)
             status = fc_f64_conv2d(&s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &out[0, 0, 0, 0], layout, &ep64)
     check_status(status)
+
+
+def conv2d_workspace_size(dict shape, str dtype):
+    """Bytes of workspace a conv2d call of this shape allocates (current ISA and threads)."""
+    cdef fc_conv2d_shape s = shape
+    return fc_f32_conv2d_workspace_size(&s) if dtype == "float32" else fc_f64_conv2d_workspace_size(&s)

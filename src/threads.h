@@ -12,4 +12,10 @@ void fc_set_max_threads(int n);
 /* FC_ALIGN-aligned allocation of `bytes` (rounded up); NULL on failure. Free with free(). */
 void *fc_alloc(size_t bytes);
 
+/* Treats denormal inputs and results as zero on the calling thread (x86 FTZ+DAZ, Arm FZ),
+ * so that tiny values, such as BatchNorm-folded weights can produce, cost no slow paths;
+ * returns the previous state for fc_denormals_restore. Every thread of a team calls both. */
+unsigned fc_denormals_flush(void);
+void fc_denormals_restore(unsigned state);
+
 #endif

@@ -6,5 +6,7 @@ dtype, so that a kernel's result can be compared with the exact-as-possible answ
 One module per family; everything is re-exported here.
 """
 from .conv import activate, conv2d
+from .fusion import batch_norm, conv_bn_act, fold_batchnorm, leaky_relu, prelu, relu, relu6
 
-__all__ = ["activate", "conv2d"]
+__all__ = ["activate", "conv2d", "batch_norm", "conv_bn_act", "fold_batchnorm", "relu", "relu6", "leaky_relu",
+           "prelu"]

@@ -102,13 +102,31 @@ static void CONV_FN(_run_tiles)(const CONV_FN(_band) *band, size_t panel0, size_
     }
 }
 
-int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *weight, CONV_T *out,
-                     fc_conv2d_output_layout layout, const CONV_EPILOGUE *ep) {
-    const CONV_GEMM_CONFIG *tiles = fc_active()->CONV_PASTE(, CONV_SFX, _gemm), *gemm = &tiles[0];
+/* The active ISA's tile that wastes least on this shape. */
+static const CONV_GEMM_CONFIG *CONV_FN(_choose_tile)(const fc_conv2d_shape *s) {
+    const CONV_GEMM_CONFIG *tiles = fc_active()->CONV_PASTE(, CONV_SFX, _gemm), *best = &tiles[0];
     for (size_t i = 1; i < FC_GEMM_TILES; i++)
         if (tiles[i].ukernel && conv_tile_cost(s, tiles[i].mr, tiles[i].nr) <
-                                    (1 - CONV_TILE_MARGIN) * conv_tile_cost(s, gemm->mr, gemm->nr))
-            gemm = &tiles[i];
+                                    (1 - CONV_TILE_MARGIN) * conv_tile_cost(s, best->mr, best->nr))
+            best = &tiles[i];
+    return best;
+}
+
+size_t CONV_FN(_conv2d_workspace_size)(const fc_conv2d_shape *s) {
+    const CONV_GEMM_CONFIG *gemm = CONV_FN(_choose_tile)(s);
+    const int threads = fc_max_threads();
+    conv_layout l;
+    if (conv_layout_init(&l, s, gemm->mr, gemm->nr, sizeof(CONV_T), threads) != FC_OK) return 0;
+    const size_t k_size = s->in_channels / s->groups * s->kernel_height * s->kernel_width;
+    const size_t staged = l.staged ? s->in_channels / s->groups * l.slots_h * l.slots_w * l.plane_size : 0;
+    const size_t last_panel = s->out_channels / s->groups % gemm->mr ? gemm->mr * k_size : 0;
+    conv_layout_free(&l);
+    return (staged + last_panel + (size_t)threads * k_size * gemm->nr) * sizeof(CONV_T) + 2 * k_size * sizeof(ptrdiff_t);
+}
+
+int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *weight, CONV_T *out,
+                     fc_conv2d_output_layout layout, const CONV_EPILOGUE *ep) {
+    const CONV_GEMM_CONFIG *gemm = CONV_FN(_choose_tile)(s);
     const size_t mr = gemm->mr, nr = gemm->nr, groups = s->groups;
     const size_t cin_g = s->in_channels / groups, cout_g = s->out_channels / groups;
     const size_t k_size = cin_g * s->kernel_height * s->kernel_width;
@@ -149,6 +167,7 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
     int status = FC_OK;
 #pragma omp parallel if (flops > CONV_PARALLEL_FLOPS)
     {
+        const unsigned fp_state = fc_denormals_flush();
         CONV_T *scratch = fc_alloc(k_size * nr * sizeof(CONV_T));
         if (!scratch) {
 #pragma omp atomic write
@@ -189,6 +208,7 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
             }
         }
         free(scratch);
+        fc_denormals_restore(fp_state);
     }
     free(offsets);
     free(staged);

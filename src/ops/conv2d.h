@@ -34,4 +34,8 @@ int fc_f32_conv2d(const fc_conv2d_shape *shape, const float *x, const float *wei
 int fc_f64_conv2d(const fc_conv2d_shape *shape, const double *x, const double *weight, double *out,
                   fc_conv2d_output_layout layout, const fc_f64_epilogue *ep);
 
+/* Bytes of workspace a call of this shape allocates with the current ISA and threads. */
+size_t fc_f32_conv2d_workspace_size(const fc_conv2d_shape *shape);
+size_t fc_f64_conv2d_workspace_size(const fc_conv2d_shape *shape);
+
 #endif

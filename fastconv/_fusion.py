@@ -1,0 +1,154 @@
+"""Inference fusion: BatchNorm folded into the convolution, conv + BN + activation in one
+call, and prepacked plans (Conv2d) that do all argument work once."""
+import numpy as np
+
+from . import _ext
+from ._conv import check_bias, conv2d, conv_geometry, parse_activation, run_conv2d
+from ._validation import as_input
+
+_BN_FIELDS = ("gamma", "beta", "running_mean", "running_var")
+
+
+def fold_batchnorm(weight, bias, gamma, beta, running_mean, running_var, eps=1e-5):
+    """Fold an inference-mode BatchNorm that follows a convolution into its weights.
+
+    ``bn(conv(x, weight, bias))`` equals ``conv(x, weight', bias')`` with
+    ``scale = gamma / sqrt(running_var + eps)``, ``weight' = weight * scale`` (per output
+    channel) and ``bias' = (bias - running_mean) * scale + beta``. The algebra is done in
+    float64 and the results cast to the weight's dtype (float32 for float16/integer).
+
+    Parameters
+    ----------
+    weight : array_like, shape (C_out, C_in / groups, KH, KW)
+    bias : array_like, shape (C_out,), or None (zero)
+    gamma, beta, running_mean, running_var : array_like, shape (C_out,)
+    eps : float, >= 0
+
+    Returns
+    -------
+    (weight', bias') : ndarrays of the weight's dtype
+    """
+    weight = as_input(weight, "weight", ndim=4)
+    cout = weight.shape[0]
+    params = {}
+    for name, value in zip(_BN_FIELDS, (gamma, beta, running_mean, running_var)):
+        params[name] = as_input(value, name, ndim=1, dtype=np.float64)
+        if params[name].shape != (cout,):
+            raise ValueError(f"{name} must have shape ({cout},) (one per output channel), got {params[name].shape}")
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, (int, float, np.floating, np.integer)):
+        raise TypeError(f"eps must be a real number, got {eps!r}")
+    if not eps >= 0:
+        raise ValueError(f"eps must be >= 0, got {eps!r}")
+    variance = params["running_var"] + float(eps)
+    if np.any(variance <= 0):
+        raise ValueError("running_var + eps must be > 0 for every channel")
+    scale = params["gamma"] / np.sqrt(variance)
+    bias64 = np.zeros(cout) if bias is None else as_input(bias, "bias", ndim=1, dtype=np.float64)
+    if bias64.shape != (cout,):
+        raise ValueError(f"bias must have shape ({cout},), got {bias64.shape}")
+    folded_weight = (weight.astype(np.float64) * scale[:, None, None, None]).astype(weight.dtype)
+    folded_bias = ((bias64 - params["running_mean"]) * scale + params["beta"]).astype(weight.dtype)
+    return folded_weight, folded_bias
+
+
+def conv_bn_act(x, weight, gamma, beta, running_mean, running_var, bias=None, eps=1e-5, stride=1, padding=0,
+                dilation=1, groups=1, activation="relu", residual=None, out=None):
+    """``activation(bn(conv2d(x, weight, bias)) + residual)`` in one pass: the BatchNorm is
+    folded into the weights, the residual and the activation applied in the kernel's
+    epilogue. Arguments as ``conv2d`` and ``fold_batchnorm``; x's dtype rules apply."""
+    x = as_input(x, "x", ndim=4)
+    folded_weight, folded_bias = fold_batchnorm(weight, bias, gamma, beta, running_mean, running_var, eps)
+    return conv2d(x, folded_weight, folded_bias, stride, padding, dilation, groups, out=out,
+                  activation=activation, residual=residual)
+
+
+class Conv2d:
+    """A convolution prepared once and run many times: weights validated, cast and made
+    contiguous, BatchNorm folded, the activation parsed, and the shape math cached per
+    input size, so a call does only what depends on ``x``.
+
+    Parameters
+    ----------
+    weight, bias, stride, padding, dilation, groups, activation
+        As ``fastconv.conv2d``. The plan computes in the weight's dtype (float32 for
+        float16/integer weights); inputs are cast to it.
+    bn : dict or tuple, optional
+        ``(gamma, beta, running_mean, running_var[, eps])`` or a dict with those keys
+        (and optionally ``eps``): a BatchNorm applied after the convolution, folded in.
+
+    Call it as ``plan(x, residual=None, out=None)``; it is picklable.
+    """
+
+    def __init__(self, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, activation=None, bn=None):
+        weight = as_input(weight, "weight", ndim=4)
+        if bn is not None:
+            weight, bias = fold_batchnorm(weight, bias, **_bn_arguments(bn))
+        self.weight = weight
+        self.bias = check_bias(bias, weight.shape[0], weight.dtype)
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.activation = activation
+        self._epilogue = parse_activation(activation, weight.shape[0], weight.dtype)
+        # Validates the hyper-parameters now, against the smallest input they accept.
+        self._geometries = {}
+        self.geometry(self._smallest_input_shape())
+
+    @property
+    def dtype(self):
+        return self.weight.dtype
+
+    @property
+    def parameter_count(self):
+        """Weights plus biases."""
+        return self.weight.size + (0 if self.bias is None else self.bias.size)
+
+    def geometry(self, input_shape):
+        """Every size of a call on an input of ``input_shape`` (cached)."""
+        key = tuple(input_shape)
+        geometry = self._geometries.get(key)
+        if geometry is None:
+            geometry = conv_geometry(key, self.weight.shape, self.stride, self.padding, self.dilation, self.groups)
+            self._geometries[key] = geometry
+        return geometry
+
+    def flops(self, input_shape):
+        """Floating-point operations of one call on an input of ``input_shape``."""
+        return self.geometry(input_shape).flops
+
+    def workspace_bytes(self, input_shape):
+        """Bytes of temporary memory one call allocates (current ISA and thread count)."""
+        return _ext.conv2d_workspace_size(self.geometry(input_shape).c_shape(), self.dtype.name)
+
+    def __call__(self, x, residual=None, out=None):
+        x = as_input(x, "x", ndim=4, dtype=self.dtype)
+        slope, lower, upper = self._epilogue
+        return run_conv2d(self.geometry(x.shape), x, self.weight, self.bias, slope, lower, upper, residual, out)
+
+    def _smallest_input_shape(self):
+        cout, cin_g, kh, kw = self.weight.shape
+        groups = self.groups if isinstance(self.groups, (int, np.integer)) and self.groups > 0 else 1
+        return (1, cin_g * groups, 64 * kh, 64 * kw)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_geometries"] = {}
+        return state
+
+    def __repr__(self):
+        cout, cin_g, kh, kw = self.weight.shape
+        return (f"Conv2d({cin_g * self.groups}->{cout}, kernel=({kh}, {kw}), stride={self.stride}, "
+                f"padding={self.padding!r}, dilation={self.dilation}, groups={self.groups}, "
+                f"activation={self.activation!r}, dtype={self.dtype})")
+
+
+def _bn_arguments(bn):
+    if isinstance(bn, dict):
+        unknown = set(bn) - set(_BN_FIELDS) - {"eps"}
+        if unknown:
+            raise ValueError(f"bn has unknown keys {sorted(unknown)}; expected {_BN_FIELDS} and optionally 'eps'")
+        missing = [f for f in _BN_FIELDS if f not in bn]
+        if missing:
+            raise ValueError(f"bn is missing {missing}")
+        return dict(bn)
+    if isinstance(bn, (tuple, list)) and len(bn) in (4, 5):
+        return dict(zip(_BN_FIELDS + ("eps",), bn))
+    raise TypeError("bn must be a dict or a (gamma, beta, running_mean, running_var[, eps]) tuple")

@@ -1,0 +1,8 @@
+/* Activation kernels compiled with -mavx2 -mfma. */
+#define ELTWISE_T float
+#define ELTWISE_NAME fc_f32_activation_ukernel__avx2
+#include "eltwise/eltwise-template.h"
+
+#define ELTWISE_T double
+#define ELTWISE_NAME fc_f64_activation_ukernel__avx2
+#include "eltwise/eltwise-template.h"

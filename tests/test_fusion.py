@@ -1,0 +1,131 @@
+"""fold_batchnorm, conv_bn_act and the Conv2d plan against the unfused reference."""
+import pickle
+
+import numpy as np
+import pytest
+
+import fastconv
+from fastconv import reference
+from conftest import assert_close, nan_filled
+
+
+def make(shape, dtype=np.float32, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def bn_params(channels, seed=5):
+    rng = np.random.default_rng(seed)
+    return (rng.uniform(0.5, 1.5, channels), rng.standard_normal(channels), rng.standard_normal(channels),
+            rng.uniform(0.1, 2.0, channels))
+
+
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_fold_batchnorm_is_exact_algebra(with_bias):
+    x, w = make((2, 3, 7, 7)), make((5, 3, 3, 3), seed=1)
+    b = make(5, seed=2) if with_bias else None
+    gamma, beta, mean, var = bn_params(5)
+    fw, fb = fastconv.fold_batchnorm(w, b, gamma, beta, mean, var, eps=1e-3)
+    assert fw.dtype == np.float32 and fb.dtype == np.float32
+    expected = reference.batch_norm(reference.conv2d(x, w, b, padding=1), gamma, beta, mean, var, eps=1e-3)
+    assert_close(reference.conv2d(x, fw, fb, padding=1), expected, np.float32)
+    rw, rb = reference.fold_batchnorm(w, b, gamma, beta, mean, var, eps=1e-3)
+    assert_close(fw, rw, np.float32)
+    assert_close(fb, rb, np.float32)
+
+
+@pytest.mark.parametrize("activation", ["relu", "relu6", ("leaky_relu", 0.1), ("prelu", "per-channel"), None], ids=str)
+@pytest.mark.parametrize("with_residual", [False, True], ids=["plain", "residual"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_conv_bn_act(isa, activation, with_residual, dtype):
+    x, w = make((2, 6, 9, 10), dtype), make((16, 6, 3, 3), dtype, seed=1)
+    if activation == ("prelu", "per-channel"):
+        activation = ("prelu", np.linspace(-0.3, 0.3, 16))
+    residual = make((2, 16, 9, 10), dtype, seed=3) if with_residual else None
+    params = bn_params(16)
+    expected = reference.conv_bn_act(x, w, *params, padding=1, activation=activation, residual=residual)
+    out = nan_filled((2, 16, 9, 10), dtype)
+    result = fastconv.conv_bn_act(x, w, *params, padding=1, activation=activation, residual=residual, out=out)
+    assert result is out
+    assert_close(result, expected, dtype)
+
+
+def test_plan_matches_functional_and_reference(isa):
+    x, w, b = make((2, 8, 12, 11)), make((24, 4, 3, 3), seed=1), make(24, seed=2)
+    params = bn_params(24)
+    plan = fastconv.Conv2d(w, b, stride=(1, 2), padding="valid", groups=2, activation="relu6", bn=params)
+    residual = make((2, 24, 10, 5), seed=3)
+    expected = reference.conv_bn_act(x, w, *params, bias=b, stride=(1, 2), groups=2, activation="relu6",
+                                     residual=residual)
+    assert_close(plan(x, residual=residual), expected, np.float32)
+    # Other input sizes reuse the plan; each gets its own geometry.
+    x2 = make((1, 8, 20, 9), seed=4)
+    assert_close(plan(x2), reference.conv_bn_act(x2, w, *params, bias=b, stride=(1, 2), groups=2,
+                                                 activation="relu6"), np.float32)
+
+
+def test_plan_reports_and_pickles():
+    w = make((32, 16, 3, 3))
+    plan = fastconv.Conv2d(w, np.zeros(32, np.float32), padding=1, activation="relu",
+                           bn={"gamma": np.ones(32), "beta": np.zeros(32), "running_mean": np.zeros(32),
+                               "running_var": np.ones(32), "eps": 0.0})
+    assert plan.parameter_count == 32 * 16 * 9 + 32
+    assert plan.flops((1, 16, 56, 56)) == 2 * 32 * 56 * 56 * 16 * 9
+    workspace = plan.workspace_bytes((1, 16, 56, 56))
+    assert 0 < workspace <= 2 * 2**20
+    x = make((1, 16, 56, 56), seed=1)
+    clone = pickle.loads(pickle.dumps(plan))
+    np.testing.assert_array_equal(clone(x), plan(x))
+    assert "Conv2d(16->32" in repr(plan)
+
+
+@pytest.mark.parametrize("shape", [(1, 64, 56, 56), (8, 64, 56, 56), (1, 512, 7, 7), (1, 256, 112, 112)], ids=str)
+def test_workspace_is_bounded(shape):
+    """Beyond the weights, a call never needs more than ~2 MiB, whatever the input size."""
+    plan = fastconv.Conv2d(make((64, shape[1], 3, 3)), padding=1)
+    assert plan.workspace_bytes(shape) <= 2 * 2**20 + 64 * shape[1] * 9 * 4
+
+
+def test_plan_validates_early():
+    with pytest.raises(ValueError, match="stride must be >= 1"):
+        fastconv.Conv2d(make((4, 3, 3, 3)), stride=0)
+    with pytest.raises(ValueError, match="activation"):
+        fastconv.Conv2d(make((4, 3, 3, 3)), activation="swish")
+    with pytest.raises(ValueError, match="bn is missing"):
+        fastconv.Conv2d(make((4, 3, 3, 3)), bn={"gamma": np.ones(4)})
+    with pytest.raises(TypeError, match="bn must be"):
+        fastconv.Conv2d(make((4, 3, 3, 3)), bn=3)
+    plan = fastconv.Conv2d(make((4, 3, 3, 3)))
+    with pytest.raises(ValueError, match="weight must have"):
+        plan(make((1, 5, 8, 8)))
+
+
+@pytest.mark.parametrize("changes,error,words", [
+    (dict(running_var=-np.ones(4)), ValueError, "running_var + eps must be > 0"),
+    (dict(gamma=np.ones(3)), ValueError, "gamma must have shape (4,)"),
+    (dict(eps=-1.0), ValueError, "eps must be >= 0"),
+    (dict(eps="x"), TypeError, "eps must be a real number"),
+    (dict(bias=np.ones(5)), ValueError, "bias must have shape (4,)"),
+])
+def test_fold_batchnorm_errors(changes, error, words):
+    args = dict(weight=make((4, 3, 3, 3)), bias=None, gamma=np.ones(4), beta=np.zeros(4),
+                running_mean=np.zeros(4), running_var=np.ones(4))
+    args.update(changes)
+    with pytest.raises(error) as info:
+        fastconv.fold_batchnorm(**args)
+    assert words in str(info.value)
+
+
+def test_denormal_inputs_are_flushed_not_slow():
+    """Denormal weights (as BN folding can make) compute as zeros: results stay right."""
+    x = make((1, 8, 16, 16))
+    w = make((8, 8, 3, 3), seed=1)
+    w[::2] = 1e-40  # denormal in float32
+    result = fastconv.conv2d(x, w, padding=1)
+    assert np.all(result[:, ::2] == 0)
+    assert_close(result[:, 1::2], reference.conv2d(x, w[1::2], padding=1), np.float32)
+
+
+def test_denormal_mode_is_restored_after_a_call():
+    fastconv.conv2d(make((1, 2, 8, 8)), make((2, 2, 3, 3)))
+    tiny = np.array([1e-38], np.float32) * np.float32(1e-3)
+    assert tiny[0] != 0  # NumPy still sees denormals: the flush lasted only for the call
