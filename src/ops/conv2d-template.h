@@ -32,6 +32,8 @@ static void CONV_FN(_stage_plane)(const fc_conv2d_shape *s, const conv_layout *l
         memset(dst, 0, first * sizeof(CONV_T));
         if (sw == 1)
             memcpy(dst + first, row + first, (last - first) * sizeof(CONV_T));
+        else if (sw == 2) /* a constant stride lets the compiler vectorize the gather */
+            for (size_t j = first; j < last; j++) dst[j] = row[j * 2];
         else
             for (size_t j = first; j < last; j++) dst[j] = row[j * sw];
         memset(dst + last, 0, (width - last) * sizeof(CONV_T));
