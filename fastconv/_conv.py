@@ -179,9 +179,10 @@ def check_bias(bias, out_channels, dtype):
     return bias
 
 
-def run_conv2d(geometry, x, weight, bias, slope, lower, upper, residual, out):
+def run_conv2d(geometry, x, weight, bias, slope, lower, upper, residual, out, packed=None, packed_channels=0):
     """Checks residual and out against the geometry and runs the kernel; every other
-    argument is already validated and cast to x's dtype."""
+    argument is already validated and cast to x's dtype. ``packed``: weights a plan packed
+    for transposed tiles of ``packed_channels`` channels (see Conv2d)."""
     dtype = x.dtype
     if residual is not None:
         residual = as_input(residual, "residual", ndim=4, dtype=dtype)
@@ -192,6 +193,6 @@ def run_conv2d(geometry, x, weight, bias, slope, lower, upper, residual, out):
     else:
         check_out(out, geometry.out_shape, dtype, {"x": x, "weight": weight, "bias": bias, "residual": residual})
     if out.size:
-        _ext.conv2d(geometry.c_shape(), x, weight, out, bias, slope,
+        _ext.conv2d(geometry.c_shape(), x, weight, packed, packed_channels, out, bias, slope,
                     None if residual is None else residual.reshape(-1), lower, upper)
     return out

@@ -13,10 +13,18 @@ cdef extern from "ops/conv2d.h":
         ptrdiff_t batch_stride, channel_stride
     size_t fc_f32_conv2d_workspace_size(const fc_conv2d_shape *shape)
     size_t fc_f64_conv2d_workspace_size(const fc_conv2d_shape *shape)
-    int fc_f32_conv2d(const fc_conv2d_shape *shape, const float *x, const float *weight, float *out,
-                      fc_conv2d_output_layout layout, const fc_f32_epilogue *ep) nogil
-    int fc_f64_conv2d(const fc_conv2d_shape *shape, const double *x, const double *weight, double *out,
-                      fc_conv2d_output_layout layout, const fc_f64_epilogue *ep) nogil
+    int fc_f32_conv2d(const fc_conv2d_shape *shape, const float *x, const float *weight, const float *packed,
+                      size_t packed_channels, float *out, fc_conv2d_output_layout layout,
+                      const fc_f32_epilogue *ep) nogil
+    int fc_f64_conv2d(const fc_conv2d_shape *shape, const double *x, const double *weight, const double *packed,
+                      size_t packed_channels, double *out, fc_conv2d_output_layout layout,
+                      const fc_f64_epilogue *ep) nogil
+    size_t fc_f32_conv2d_transposed_channels(const fc_conv2d_shape *shape)
+    size_t fc_f64_conv2d_transposed_channels(const fc_conv2d_shape *shape)
+    void fc_f32_conv2d_pack_transposed(const fc_conv2d_shape *shape, size_t channels, const float *weight,
+                                       float *packed) nogil
+    void fc_f64_conv2d_pack_transposed(const fc_conv2d_shape *shape, size_t channels, const double *weight,
+                                       double *packed) nogil
 
 
 cdef inline fc_conv2d_output_layout output_layout(real[:, :, :, :] out) noexcept:
@@ -47,6 +55,8 @@ cdef inline fc_f64_epilogue f64_epilogue(const double[::1] bias, const double[::
 def conv2d(dict shape,
            const real[:, :, :, ::1] x,
            const real[:, :, :, ::1] weight,
+           const real[::1] packed,  # None, or weight packed for `packed_channels`-wide transposed tiles
+           size_t packed_channels,
            real[:, :, :, :] out,  # OUT: planes C-contiguous (checked in Python); may be a channel slice
            const real[::1] bias,
            const real[::1] slope,
@@ -60,10 +70,12 @@ def conv2d(dict shape,
     with nogil:
         if real is float:
             ep32 = f32_epilogue(bias, slope, residual, lower, upper)
-            status = fc_f32_conv2d(&s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &out[0, 0, 0, 0], layout, &ep32)
+            status = fc_f32_conv2d(&s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], data_or_null(packed), packed_channels,
+                                   &out[0, 0, 0, 0], layout, &ep32)
         else:
             ep64 = f64_epilogue(bias, slope, residual, lower, upper)
-            status = fc_f64_conv2d(&s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &out[0, 0, 0, 0], layout, &ep64)
+            status = fc_f64_conv2d(&s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], data_or_null(packed), packed_channels,
+                                   &out[0, 0, 0, 0], layout, &ep64)
     check_status(status)
 
 
@@ -71,3 +83,19 @@ def conv2d_workspace_size(dict shape, str dtype):
     """Bytes of workspace a conv2d call of this shape allocates (current ISA and threads)."""
     cdef fc_conv2d_shape s = shape
     return fc_f32_conv2d_workspace_size(&s) if dtype == "float32" else fc_f64_conv2d_workspace_size(&s)
+
+
+def conv2d_transposed_channels(dict shape, str dtype):
+    """Channel width to pack weights for transposed tiles on this shape (active ISA), or 0."""
+    cdef fc_conv2d_shape s = shape
+    return fc_f32_conv2d_transposed_channels(&s) if dtype == "float32" else fc_f64_conv2d_transposed_channels(&s)
+
+
+def conv2d_pack_transposed(dict shape, size_t channels, const real[:, :, :, ::1] weight,
+                           real[::1] packed):  # OUT
+    cdef fc_conv2d_shape s = shape
+    with nogil:
+        if real is float:
+            fc_f32_conv2d_pack_transposed(&s, channels, &weight[0, 0, 0, 0], &packed[0])
+        else:
+            fc_f64_conv2d_pack_transposed(&s, channels, &weight[0, 0, 0, 0], &packed[0])

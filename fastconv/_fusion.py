@@ -65,7 +65,9 @@ def conv_bn_act(x, weight, gamma, beta, running_mean, running_var, bias=None, ep
 class Conv2d:
     """A convolution prepared once and run many times: weights validated, cast and made
     contiguous, BatchNorm folded, the activation parsed, and the shape math cached per
-    input size, so a call does only what depends on ``x``.
+    input size, so a call does only what depends on ``x``. For layers with few pixels per
+    row (deep 7x7 and 14x14 maps) the plan also packs the weights, once, for a kernel that
+    vectorizes along output channels instead of pixels.
 
     Parameters
     ----------
@@ -90,6 +92,7 @@ class Conv2d:
         self._epilogue = parse_activation(activation, weight.shape[0], weight.dtype)
         # Validates the hyper-parameters now, against the smallest input they accept.
         self._geometries = {}
+        self._packed = {}  # (isa, channels) -> weights packed for transposed tiles
         self.geometry(self._smallest_input_shape())
 
     @property
@@ -120,8 +123,26 @@ class Conv2d:
 
     def __call__(self, x, residual=None, out=None):
         x = as_input(x, "x", ndim=4, dtype=self.dtype)
+        geometry = self.geometry(x.shape)
+        packed, channels = self._packed_for(geometry)
         slope, lower, upper = self._epilogue
-        return run_conv2d(self.geometry(x.shape), x, self.weight, self.bias, slope, lower, upper, residual, out)
+        return run_conv2d(geometry, x, self.weight, self.bias, slope, lower, upper, residual, out, packed, channels)
+
+    def _packed_for(self, geometry):
+        """Weights packed for this geometry's transposed tiles, if it has any (else None, 0)."""
+        shape = geometry.c_shape()
+        channels = _ext.conv2d_transposed_channels(shape, self.dtype.name)
+        if not channels:
+            return None, 0
+        key = (_ext.active_isa(), channels)
+        packed = self._packed.get(key)
+        if packed is None:
+            cout, cin_g, kh, kw = self.weight.shape
+            panels = -(-(cout // self.groups) // channels)
+            packed = np.empty(self.groups * panels * channels * cin_g * kh * kw, dtype=self.dtype)
+            _ext.conv2d_pack_transposed(shape, channels, self.weight, packed)
+            self._packed[key] = packed
+        return packed, channels
 
     def _smallest_input_shape(self):
         cout, cin_g, kh, kw = self.weight.shape
@@ -131,6 +152,7 @@ class Conv2d:
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_geometries"] = {}
+        state["_packed"] = {}
         return state
 
     def __repr__(self):

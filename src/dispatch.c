@@ -3,27 +3,43 @@
 /* The GEMM microkernels of src/gemm/, by ISA: the first tile of each is the default. */
 fc_f32_gemm_ukernel fc_f32_gemm_ukernel_4x4__scalar;
 fc_f64_gemm_ukernel fc_f64_gemm_ukernel_4x4__scalar;
+fc_f32_gemm_transposed_ukernel fc_f32_gemm_transposed_ukernel_4x4__scalar;
+fc_f64_gemm_transposed_ukernel fc_f64_gemm_transposed_ukernel_4x4__scalar;
 static const fc_dispatch_table scalar_table = {
     .isa = FC_ISA_SCALAR,
     .f32_gemm = {{fc_f32_gemm_ukernel_4x4__scalar, 4, 4}},
     .f64_gemm = {{fc_f64_gemm_ukernel_4x4__scalar, 4, 4}},
+    .f32_gemm_transposed = {{fc_f32_gemm_transposed_ukernel_4x4__scalar, 4, 4}},
+    .f64_gemm_transposed = {{fc_f64_gemm_transposed_ukernel_4x4__scalar, 4, 4}},
 };
 
 #ifdef FC_HAVE_X86_VARIANTS
 fc_f32_gemm_ukernel fc_f32_gemm_ukernel_6x16__avx2, fc_f32_gemm_ukernel_4x24__avx2;
 fc_f64_gemm_ukernel fc_f64_gemm_ukernel_6x8__avx2, fc_f64_gemm_ukernel_4x12__avx2;
+fc_f32_gemm_transposed_ukernel fc_f32_gemm_transposed_ukernel_6x16__avx2;
+fc_f64_gemm_transposed_ukernel fc_f64_gemm_transposed_ukernel_6x8__avx2;
 static const fc_dispatch_table avx2_table = {
     .isa = FC_ISA_AVX2,
     .f32_gemm = {{fc_f32_gemm_ukernel_6x16__avx2, 6, 16}, {fc_f32_gemm_ukernel_4x24__avx2, 4, 24}},
     .f64_gemm = {{fc_f64_gemm_ukernel_6x8__avx2, 6, 8}, {fc_f64_gemm_ukernel_4x12__avx2, 4, 12}},
+    .f32_gemm_transposed = {{fc_f32_gemm_transposed_ukernel_6x16__avx2, 6, 16}},
+    .f64_gemm_transposed = {{fc_f64_gemm_transposed_ukernel_6x8__avx2, 6, 8}},
 };
 
 fc_f32_gemm_ukernel fc_f32_gemm_ukernel_12x32__avx512f, fc_f32_gemm_ukernel_8x48__avx512f;
 fc_f64_gemm_ukernel fc_f64_gemm_ukernel_12x16__avx512f, fc_f64_gemm_ukernel_8x24__avx512f;
+fc_f32_gemm_transposed_ukernel fc_f32_gemm_transposed_ukernel_14x32__avx512f,
+    fc_f32_gemm_transposed_ukernel_7x64__avx512f;
+fc_f64_gemm_transposed_ukernel fc_f64_gemm_transposed_ukernel_14x16__avx512f,
+    fc_f64_gemm_transposed_ukernel_7x32__avx512f;
 static const fc_dispatch_table avx512_table = {
     .isa = FC_ISA_AVX512,
     .f32_gemm = {{fc_f32_gemm_ukernel_12x32__avx512f, 12, 32}, {fc_f32_gemm_ukernel_8x48__avx512f, 8, 48}},
     .f64_gemm = {{fc_f64_gemm_ukernel_12x16__avx512f, 12, 16}, {fc_f64_gemm_ukernel_8x24__avx512f, 8, 24}},
+    .f32_gemm_transposed = {{fc_f32_gemm_transposed_ukernel_14x32__avx512f, 14, 32},
+                            {fc_f32_gemm_transposed_ukernel_7x64__avx512f, 7, 64}},
+    .f64_gemm_transposed = {{fc_f64_gemm_transposed_ukernel_14x16__avx512f, 14, 16},
+                            {fc_f64_gemm_transposed_ukernel_7x32__avx512f, 7, 32}},
 };
 #endif
 

@@ -24,6 +24,16 @@ typedef struct {
     size_t mr, nr;
 } fc_f64_gemm_config;
 
+typedef struct {
+    fc_f32_gemm_transposed_ukernel *ukernel;
+    size_t mr, nr;
+} fc_f32_gemm_transposed_config;
+
+typedef struct {
+    fc_f64_gemm_transposed_ukernel *ukernel;
+    size_t mr, nr;
+} fc_f64_gemm_transposed_config;
+
 /* GEMM tile shapes per ISA: an operator picks the one that wastes least on its shape. */
 #define FC_GEMM_TILES 2
 
@@ -31,6 +41,8 @@ typedef struct {
     int isa;
     fc_f32_gemm_config f32_gemm[FC_GEMM_TILES]; /* unused entries have ukernel == NULL */
     fc_f64_gemm_config f64_gemm[FC_GEMM_TILES];
+    fc_f32_gemm_transposed_config f32_gemm_transposed[FC_GEMM_TILES];
+    fc_f64_gemm_transposed_config f64_gemm_transposed[FC_GEMM_TILES];
 } fc_dispatch_table;
 
 /* The best ISA this CPU (and its OS) supports among those compiled in. */

@@ -129,3 +129,48 @@ def test_denormal_mode_is_restored_after_a_call():
     fastconv.conv2d(make((1, 2, 8, 8)), make((2, 2, 3, 3)))
     tiny = np.array([1e-38], np.float32) * np.float32(1e-3)
     assert tiny[0] != 0  # NumPy still sees denormals: the flush lasted only for the call
+
+
+# Plans pack weights for transposed tiles (pixels x channels) where those waste less than
+# pixel-wide tiles: deep layers with small maps. Shapes chosen so that they do on AVX-512.
+TRANSPOSED_SHAPES = [
+    # (batch, cin, cout, h, w, kernel, padding, stride, groups)
+    (1, 64, 64, 7, 7, 3, 1, 1, 1),
+    (2, 48, 33, 7, 7, 3, 1, 1, 1),
+    (1, 96, 65, 14, 14, 1, 0, 1, 1),
+    (1, 64, 31, 5, 13, 3, 1, 1, 1),
+    (1, 128, 64, 15, 15, 3, 1, 2, 1),
+    (2, 96, 96, 7, 21, 3, (1, 2), 1, 3),
+    (1, 256, 40, 3, 3, 3, 1, 1, 1),
+]
+
+
+@pytest.mark.parametrize("case", TRANSPOSED_SHAPES, ids=lambda c: "x".join(map(str, c[:5])))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_plan_transposed_tiles(isa, case, dtype):
+    n, cin, cout, h, w, k, padding, stride, groups = case
+    x, wt, b = make((n, cin, h, w), dtype), make((cout, cin // groups, k, k), dtype, seed=1), make(cout, dtype, seed=2)
+    alpha = np.linspace(-0.5, 0.5, cout)
+    plan = fastconv.Conv2d(wt, b, stride=stride, padding=padding, groups=groups, activation=("prelu", alpha))
+    geometry = plan.geometry(x.shape)
+    residual = make(geometry.out_shape, dtype, seed=3)
+    expected = reference.conv2d(x, wt, b, stride, padding, 1, groups, activation=("prelu", alpha), residual=residual)
+    buf = nan_filled((n, cout + 5, *geometry.out_shape[2:]), dtype)
+    plan(x, residual=residual, out=buf[:, 2:cout + 2])
+    assert_close(buf[:, 2:cout + 2], expected, dtype)
+    assert np.isnan(buf[:, :2]).all() and np.isnan(buf[:, cout + 2:]).all()
+    if isa == "avx512" and case in (TRANSPOSED_SHAPES[0], TRANSPOSED_SHAPES[2]):  # the path under test is taken
+        assert fastconv._ext.conv2d_transposed_channels(geometry.c_shape(), "float32") > 0
+
+
+def test_plan_packs_again_after_an_isa_change():
+    x, wt = make((1, 64, 7, 7)), make((64, 64, 3, 3), seed=1)
+    plan = fastconv.Conv2d(wt, padding=1)
+    expected = reference.conv2d(x, wt, padding=1)
+    previous = fastconv.get_isa()
+    try:
+        for isa in fastconv.available_isas():
+            fastconv.set_isa(isa)
+            assert_close(plan(x), expected, np.float32)
+    finally:
+        fastconv.set_isa(previous)

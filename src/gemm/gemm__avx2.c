@@ -41,3 +41,18 @@
 #define GEMM_NAME fc_f64_gemm_ukernel_4x12__avx2
 #define GEMM_EPILOGUE fc_f64_epilogue
 #include "gemm/gemm-template.h"
+
+/* Transposed tiles (pixels x channels): see gemm-transposed-template.h. */
+#define GEMM_T float
+#define GEMM_MR 6
+#define GEMM_NR 16
+#define GEMM_NAME fc_f32_gemm_transposed_ukernel_6x16__avx2
+#define GEMM_EPILOGUE fc_f32_epilogue
+#include "gemm/gemm-transposed-template.h"
+
+#define GEMM_T double
+#define GEMM_MR 6
+#define GEMM_NR 8
+#define GEMM_NAME fc_f64_gemm_transposed_ukernel_6x8__avx2
+#define GEMM_EPILOGUE fc_f64_epilogue
+#include "gemm/gemm-transposed-template.h"

@@ -41,3 +41,32 @@
 #define GEMM_NAME fc_f64_gemm_ukernel_8x24__avx512f
 #define GEMM_EPILOGUE fc_f64_epilogue
 #include "gemm/gemm-template.h"
+
+/* Transposed tiles (pixels x channels): see gemm-transposed-template.h. */
+#define GEMM_T float
+#define GEMM_MR 14
+#define GEMM_NR 32
+#define GEMM_NAME fc_f32_gemm_transposed_ukernel_14x32__avx512f
+#define GEMM_EPILOGUE fc_f32_epilogue
+#include "gemm/gemm-transposed-template.h"
+
+#define GEMM_T double
+#define GEMM_MR 14
+#define GEMM_NR 16
+#define GEMM_NAME fc_f64_gemm_transposed_ukernel_14x16__avx512f
+#define GEMM_EPILOGUE fc_f64_epilogue
+#include "gemm/gemm-transposed-template.h"
+
+#define GEMM_T float
+#define GEMM_MR 7
+#define GEMM_NR 64
+#define GEMM_NAME fc_f32_gemm_transposed_ukernel_7x64__avx512f
+#define GEMM_EPILOGUE fc_f32_epilogue
+#include "gemm/gemm-transposed-template.h"
+
+#define GEMM_T double
+#define GEMM_MR 7
+#define GEMM_NR 32
+#define GEMM_NAME fc_f64_gemm_transposed_ukernel_7x32__avx512f
+#define GEMM_EPILOGUE fc_f64_epilogue
+#include "gemm/gemm-transposed-template.h"

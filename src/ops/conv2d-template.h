@@ -6,6 +6,7 @@
 #define CONV_FN(name) CONV_PASTE(fc_, CONV_SFX, name)
 #define CONV_EPILOGUE CONV_PASTE(fc_, CONV_SFX, _epilogue)
 #define CONV_GEMM_CONFIG CONV_PASTE(fc_, CONV_SFX, _gemm_config)
+#define CONV_GEMM_TRANSPOSED_CONFIG CONV_PASTE(fc_, CONV_SFX, _gemm_transposed_config)
 
 /* Fills staged plane `plane` (channel c, phase slot) of the band starting at output row oh0
  * from one image-group of x; taps that fall in the padding read zero. */
@@ -40,17 +41,19 @@ static void CONV_FN(_stage_plane)(const fc_conv2d_shape *s, const conv_layout *l
     }
 }
 
-/* One task: the tiles [tile0, tile_end) of a band times the weight panels of one chunk. */
+/* One image-group-band of a call: everything a task needs to multiply its tiles. */
 typedef struct {
     const fc_conv2d_shape *s;
     const conv_layout *l;
-    const CONV_GEMM_CONFIG *gemm;
-    const CONV_T *weight;          /* this group's first row of weights (k_size elements a row) */
-    const CONV_T *last_panel;      /* zero-padded copy of the last panel if it would read past the weights, or NULL */
+    const CONV_GEMM_CONFIG *gemm;            /* regular tiles, or NULL */
+    const CONV_GEMM_TRANSPOSED_CONFIG *gemmt; /* transposed tiles, or NULL */
+    const CONV_T *weight;          /* regular: this group's first row of weights (k_size elements a row) */
+    const CONV_T *last_panel;      /* regular: zero-padded copy of a last panel that would read past the weights */
+    const CONV_T *packed;          /* transposed: this group's panels of NR channels x k_size rows */
     const CONV_T *b;               /* B source of this image-group-band */
     size_t b_length;               /* elements readable from b */
     const ptrdiff_t *offsets;      /* per k */
-    const ptrdiff_t *tile_offsets; /* per k, for a tile copied to scratch: k * NR */
+    const ptrdiff_t *tile_offsets; /* per k, for a tile copied to scratch: k * tile width */
     ptrdiff_t max_offset;
     CONV_T *out;                   /* (n, first channel of the group) */
     ptrdiff_t out_channel_stride;
@@ -58,67 +61,126 @@ typedef struct {
     size_t oh0, band_pixels;
 } CONV_FN(_band);
 
-/* Tiles [t0, t1) (B of tile t at b + (t - t0) * b_step, rows at `offsets`) times the
- * weight panels [panel0, panel1): each A panel passes once over the tiles, which stay in L2. */
+/* First wide pixel of tile t. */
+static size_t CONV_FN(_tile_start)(const CONV_FN(_band) *band, size_t t) {
+    const conv_layout *l = band->l;
+    return l->segments ? t / l->segments * l->row_width + t % l->segments * l->tile_width : t * l->tile_width;
+}
+
+/* Tiles [t0, t1) times the weight panels [panel0, panel1): each panel passes once over the
+ * tiles, which stay in L2. B of tile t is read at b + start(t), or from `copy` (tile t0
+ * copied to scratch, t1 = t0 + 1). */
 static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t panel1, size_t t0, size_t t1,
-                               const CONV_T *b, size_t b_step, const ptrdiff_t *offsets) {
+                               const CONV_T *copy) {
     const fc_conv2d_shape *s = band->s;
-    const size_t mr = band->gemm->mr, nr = band->gemm->nr, cout_g = s->out_channels / s->groups;
+    const conv_layout *l = band->l;
+    const size_t rows_per_panel = l->panel_rows, cout_g = s->out_channels / s->groups;
     const size_t k_size = s->in_channels / s->groups * s->kernel_height * s->kernel_width;
-    const size_t pixels = s->out_height * s->out_width, panel_count = (cout_g + mr - 1) / mr;
+    const size_t pixels = s->out_height * s->out_width, panel_count = (cout_g + rows_per_panel - 1) / rows_per_panel;
+    const ptrdiff_t *offsets = copy ? band->tile_offsets : band->offsets;
+    const size_t ocs = (size_t)band->out_channel_stride;
     fc_tile_run runs[FC_MAX_TILE_RUNS];
     for (size_t i = panel0; i < panel1; i++) {
-        const size_t row0 = i * mr, rows = cout_g - row0 < mr ? cout_g - row0 : mr;
+        const size_t row0 = i * rows_per_panel;
+        const size_t rows = cout_g - row0 < rows_per_panel ? cout_g - row0 : rows_per_panel;
         CONV_EPILOGUE ep = *band->ep;
         ep.bias = ep.bias ? ep.bias + row0 : NULL;
         ep.slope = ep.slope ? ep.slope + row0 : NULL;
         ep.residual = ep.residual ? ep.residual + row0 * pixels : NULL;
         ep.residual_row_stride = (ptrdiff_t)pixels;
-        const CONV_T *a = i == panel_count - 1 && band->last_panel ? band->last_panel : band->weight + row0 * k_size;
         CONV_T *out_rows = band->out + (ptrdiff_t)row0 * band->out_channel_stride;
-        for (size_t t = t0; t < t1; t++) {
-            const size_t count = conv_tile_runs(s, band->l, band->oh0, band->band_pixels, t * nr, nr, runs);
-            band->gemm->ukernel(rows, k_size, a, k_size, b + (t - t0) * b_step, offsets, out_rows,
-                                (size_t)band->out_channel_stride, runs, count, &ep);
+        if (band->gemmt) {
+            const CONV_T *w = band->packed + i * k_size * rows_per_panel;
+            const CONV_T *residual = ep.residual;
+            for (size_t t = t0; t < t1; t++) {
+                const size_t ow0 = t % l->segments * l->tile_width, oh = band->oh0 + t / l->segments;
+                const size_t tile_pixels = s->out_width - ow0 < l->tile_width ? s->out_width - ow0 : l->tile_width;
+                if (residual) ep.residual = residual + oh * s->out_width + ow0;
+                band->gemmt->ukernel(tile_pixels, rows, k_size, copy ? copy : band->b + CONV_FN(_tile_start)(band, t),
+                                     offsets, w, out_rows + oh * s->out_width + ow0, ocs, &ep);
+            }
+        } else {
+            const CONV_T *a =
+                i == panel_count - 1 && band->last_panel ? band->last_panel : band->weight + row0 * k_size;
+            for (size_t t = t0; t < t1; t++) {
+                const size_t count =
+                    conv_tile_runs(s, l, band->oh0, band->band_pixels, t * l->tile_width, l->tile_width, runs);
+                band->gemm->ukernel(rows, k_size, a, k_size, copy ? copy : band->b + t * l->tile_width, offsets,
+                                    out_rows, ocs, runs, count, &ep);
+            }
         }
     }
 }
 
 /* Tiles [t0, t1) times panels [panel0, panel1). Tiles whose dropped columns would read
- * past the end of the B source are copied to `scratch` (k_size x NR) first, one by one. */
+ * past the end of the B source are copied to `scratch` (k_size x tile width) first. */
 static void CONV_FN(_run_tiles)(const CONV_FN(_band) *band, size_t panel0, size_t panel1, size_t t0, size_t t1,
                                 CONV_T *scratch) {
-    const size_t nr = band->gemm->nr;
+    const size_t width = band->l->tile_width;
     const size_t k_size = band->s->in_channels / band->s->groups * band->s->kernel_height * band->s->kernel_width;
-    const size_t reach = nr + (size_t)band->max_offset;
-    size_t safe_end = band->b_length >= reach ? (band->b_length - reach) / nr + 1 : 0;
-    if (safe_end > t1) safe_end = t1;
-    if (safe_end > t0) CONV_FN(_multiply)(band, panel0, panel1, t0, safe_end, band->b + t0 * nr, nr, band->offsets);
-    for (size_t t = safe_end > t0 ? safe_end : t0; t < t1; t++) {
+    size_t safe_end = t1;
+    while (safe_end > t0 && CONV_FN(_tile_start)(band, safe_end - 1) + width + (size_t)band->max_offset > band->b_length)
+        safe_end--;
+    if (safe_end > t0) CONV_FN(_multiply)(band, panel0, panel1, t0, safe_end, NULL);
+    for (size_t t = safe_end; t < t1; t++) {
+        const size_t start = CONV_FN(_tile_start)(band, t);
         for (size_t k = 0; k < k_size; k++)
-            for (size_t j = 0; j < nr; j++) {
-                const size_t at = t * nr + j + (size_t)band->offsets[k];
-                scratch[k * nr + j] = at < band->b_length ? band->b[at] : 0;
+            for (size_t j = 0; j < width; j++) {
+                const size_t at = start + j + (size_t)band->offsets[k];
+                scratch[k * width + j] = at < band->b_length ? band->b[at] : 0;
             }
-        CONV_FN(_multiply)(band, panel0, panel1, t, t + 1, scratch, 0, band->tile_offsets);
+        CONV_FN(_multiply)(band, panel0, panel1, t, t + 1, scratch);
     }
 }
 
-/* The active ISA's tile that wastes least on this shape. */
+/* The active ISA's regular tile that wastes least on this shape. */
 static const CONV_GEMM_CONFIG *CONV_FN(_choose_tile)(const fc_conv2d_shape *s) {
     const CONV_GEMM_CONFIG *tiles = fc_active()->CONV_PASTE(, CONV_SFX, _gemm), *best = &tiles[0];
     for (size_t i = 1; i < FC_GEMM_TILES; i++)
-        if (tiles[i].ukernel && conv_tile_cost(s, tiles[i].mr, tiles[i].nr) <
-                                    (1 - CONV_TILE_MARGIN) * conv_tile_cost(s, best->mr, best->nr))
+        if (tiles[i].ukernel && conv_tile_cost(s, tiles[i].mr, tiles[i].nr, 0) <
+                                    (1 - CONV_TILE_MARGIN) * conv_tile_cost(s, best->mr, best->nr, 0))
             best = &tiles[i];
     return best;
+}
+
+/* The active ISA's transposed tile that beats the best regular one on this shape by most, or NULL. */
+static const CONV_GEMM_TRANSPOSED_CONFIG *CONV_FN(_choose_transposed)(const fc_conv2d_shape *s) {
+    const CONV_GEMM_CONFIG *regular = CONV_FN(_choose_tile)(s);
+    const CONV_GEMM_TRANSPOSED_CONFIG *tiles = fc_active()->CONV_PASTE(, CONV_SFX, _gemm_transposed), *best = NULL;
+    double best_cost = (1 - CONV_TILE_MARGIN) * conv_tile_cost(s, regular->mr, regular->nr, 0);
+    for (size_t i = 0; i < FC_GEMM_TILES; i++) {
+        const double cost = tiles[i].ukernel ? conv_tile_cost(s, tiles[i].mr, tiles[i].nr, 1) : best_cost;
+        if (cost < best_cost) {
+            best = &tiles[i];
+            best_cost = cost;
+        }
+    }
+    return best;
+}
+
+size_t CONV_FN(_conv2d_transposed_channels)(const fc_conv2d_shape *s) {
+    const CONV_GEMM_TRANSPOSED_CONFIG *t = CONV_FN(_choose_transposed)(s);
+    return t ? t->nr : 0;
+}
+
+void CONV_FN(_conv2d_pack_transposed)(const fc_conv2d_shape *s, size_t nr, const CONV_T *weight, CONV_T *packed) {
+    const size_t cout_g = s->out_channels / s->groups;
+    const size_t k_size = s->in_channels / s->groups * s->kernel_height * s->kernel_width;
+    const size_t panels = (cout_g + nr - 1) / nr;
+    for (size_t g = 0; g < s->groups; g++)
+        for (size_t i = 0; i < panels; i++)
+            for (size_t k = 0; k < k_size; k++)
+                for (size_t c = 0; c < nr; c++) {
+                    const size_t m = i * nr + c;
+                    *packed++ = m < cout_g ? weight[(g * cout_g + m) * k_size + k] : 0;
+                }
 }
 
 size_t CONV_FN(_conv2d_workspace_size)(const fc_conv2d_shape *s) {
     const CONV_GEMM_CONFIG *gemm = CONV_FN(_choose_tile)(s);
     const int threads = fc_max_threads();
     conv_layout l;
-    if (conv_layout_init(&l, s, gemm->mr, gemm->nr, sizeof(CONV_T), threads) != FC_OK) return 0;
+    if (conv_layout_init(&l, s, gemm->mr, gemm->nr, 0, sizeof(CONV_T), threads) != FC_OK) return 0;
     const size_t k_size = s->in_channels / s->groups * s->kernel_height * s->kernel_width;
     const size_t staged = l.staged ? s->in_channels / s->groups * l.slots_h * l.slots_w * l.plane_size : 0;
     const size_t last_panel = s->out_channels / s->groups % gemm->mr ? gemm->mr * k_size : 0;
@@ -126,23 +188,26 @@ size_t CONV_FN(_conv2d_workspace_size)(const fc_conv2d_shape *s) {
     return (staged + last_panel + (size_t)threads * k_size * gemm->nr) * sizeof(CONV_T) + 2 * k_size * sizeof(ptrdiff_t);
 }
 
-int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *weight, CONV_T *out,
-                     fc_conv2d_output_layout layout, const CONV_EPILOGUE *ep) {
-    const CONV_GEMM_CONFIG *gemm = CONV_FN(_choose_tile)(s);
-    const size_t mr = gemm->mr, nr = gemm->nr, groups = s->groups;
-    const size_t cin_g = s->in_channels / groups, cout_g = s->out_channels / groups;
+int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *weight, const CONV_T *packed,
+                     size_t packed_channels, CONV_T *out, fc_conv2d_output_layout layout, const CONV_EPILOGUE *ep) {
+    const CONV_GEMM_TRANSPOSED_CONFIG *gemmt = packed ? CONV_FN(_choose_transposed)(s) : NULL;
+    if (gemmt && gemmt->nr != packed_channels) gemmt = NULL; /* packed for another ISA's tile */
+    const CONV_GEMM_CONFIG *gemm = gemmt ? NULL : CONV_FN(_choose_tile)(s);
+    const size_t panel_rows = gemmt ? gemmt->nr : gemm->mr, tile_width = gemmt ? gemmt->mr : gemm->nr;
+    const size_t groups = s->groups, cin_g = s->in_channels / groups, cout_g = s->out_channels / groups;
     const size_t k_size = cin_g * s->kernel_height * s->kernel_width;
     const size_t in_plane = s->in_height * s->in_width, pixels = s->out_height * s->out_width;
     const size_t x_length = s->batch * s->in_channels * in_plane;
-    const size_t panels = (cout_g + mr - 1) / mr;
+    const size_t panels = (cout_g + panel_rows - 1) / panel_rows;
     conv_layout l;
-    if (conv_layout_init(&l, s, mr, nr, sizeof(CONV_T), fc_max_threads()) != FC_OK) return FC_ENOMEM;
+    if (conv_layout_init(&l, s, panel_rows, tile_width, gemmt != NULL, sizeof(CONV_T), fc_max_threads()) != FC_OK)
+        return FC_ENOMEM;
     const size_t planes = cin_g * l.slots_h * l.slots_w;
-    /* The last group's last panel reads MR rows: past the end of the weights if partial. */
-    const size_t last_rows = cout_g % mr;
+    /* The last group's last regular panel reads MR rows: past the end of the weights if partial. */
+    const size_t last_rows = gemm ? cout_g % panel_rows : 0;
     ptrdiff_t *offsets = malloc(2 * k_size * sizeof(ptrdiff_t));
     CONV_T *staged = l.staged ? fc_alloc(planes * l.plane_size * sizeof(CONV_T)) : NULL;
-    CONV_T *last_panel = last_rows ? fc_alloc(mr * k_size * sizeof(CONV_T)) : NULL;
+    CONV_T *last_panel = last_rows ? fc_alloc(panel_rows * k_size * sizeof(CONV_T)) : NULL;
     if (!offsets || (l.staged && !staged) || (last_rows && !last_panel)) {
         free(offsets);
         free(staged);
@@ -152,12 +217,12 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
     }
     if (last_rows) {
         memcpy(last_panel, weight + (s->out_channels - last_rows) * k_size, last_rows * k_size * sizeof(CONV_T));
-        memset(last_panel + last_rows * k_size, 0, (mr - last_rows) * k_size * sizeof(CONV_T));
+        memset(last_panel + last_rows * k_size, 0, (panel_rows - last_rows) * k_size * sizeof(CONV_T));
     }
     ptrdiff_t *tile_offsets = offsets + k_size, max_offset = 0;
     conv_tap_offsets(s, &l, offsets);
     for (size_t k = 0; k < k_size; k++) {
-        tile_offsets[k] = (ptrdiff_t)(k * nr);
+        tile_offsets[k] = (ptrdiff_t)(k * tile_width);
         if (offsets[k] > max_offset) max_offset = offsets[k];
     }
     const size_t bands = (s->out_height + l.band_rows - 1) / l.band_rows;
@@ -170,7 +235,7 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
 #pragma omp parallel if (flops > CONV_PARALLEL_FLOPS)
     {
         const unsigned fp_state = fc_denormals_flush();
-        CONV_T *scratch = fc_alloc(k_size * nr * sizeof(CONV_T));
+        CONV_T *scratch = fc_alloc(k_size * tile_width * sizeof(CONV_T));
         if (!scratch) {
 #pragma omp atomic write
             status = FC_ENOMEM;
@@ -190,13 +255,14 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
             group_ep.slope = ep->slope ? ep->slope + g * cout_g : NULL;
             group_ep.residual = ep->residual ? ep->residual + (n * s->out_channels + g * cout_g) * pixels : NULL;
             const CONV_FN(_band) band = {
-                s, &l, gemm, weight + g * cout_g * k_size, g == groups - 1 ? last_panel : NULL,
+                s, &l, gemm, gemmt, weight + g * cout_g * k_size, g == groups - 1 ? last_panel : NULL,
+                gemmt ? packed + g * panels * panel_rows * k_size : NULL,
                 l.staged ? staged : x_group,
                 l.staged ? planes * l.plane_size : x_length - (size_t)(x_group - x),
                 offsets, tile_offsets, max_offset,
                 out + (ptrdiff_t)n * layout.batch_stride + (ptrdiff_t)(g * cout_g) * layout.channel_stride,
                 layout.channel_stride, &group_ep, oh0, rows * l.row_width};
-            const size_t tiles = (band.band_pixels + nr - 1) / nr;
+            const size_t tiles = conv_band_tiles(&l, rows);
             const size_t blocks = (tiles + l.tiles_per_block - 1) / l.tiles_per_block;
 #pragma omp for schedule(dynamic, 1)
             for (size_t task = 0; task < blocks * l.panel_chunks; task++) {
@@ -224,5 +290,6 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
 #undef CONV_FN
 #undef CONV_EPILOGUE
 #undef CONV_GEMM_CONFIG
+#undef CONV_GEMM_TRANSPOSED_CONFIG
 #undef CONV_T
 #undef CONV_SFX

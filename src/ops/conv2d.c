@@ -26,6 +26,12 @@
 #define CONV_PARALLEL_FLOPS 200000.0
 /* Most runs a tile can have: one per wide row it touches, and a row is at least 1 wide. */
 #define FC_MAX_TILE_RUNS 64
+/* A tile must save this fraction of the default's work to be chosen over it. */
+#define CONV_TILE_MARGIN 0.03
+/* Epilogue cost of a tile in k steps (measured: a regular tile's register store is nearly
+ * free, a transposed tile's scalar store costs about 20 k steps). */
+#define CONV_STORE_COST 4.0
+#define CONV_TRANSPOSED_STORE_COST 20.0
 /* Tasks per thread to aim for, so that dynamic scheduling evens out ragged ones. */
 #define CONV_TASKS_PER_THREAD 4
 
@@ -37,6 +43,9 @@ typedef struct {
     size_t plane_rows;     /* rows of one staged plane: band_rows + the kernel's reach */
     size_t row_width;      /* Wq: elements per wide row of the B source */
     size_t plane_size;     /* elements between planes of the B source */
+    size_t panel_rows;     /* output channels per weight panel */
+    size_t tile_width;     /* wide pixels a tile spans: NR, or MR for transposed tiles */
+    size_t segments;       /* transposed tiles per output row (0: regular tiles over the wide band) */
     size_t tiles_per_block;
     size_t panel_chunks, panels_per_chunk;
     size_t *tap_slot_h, *tap_row; /* per kh: phase slot and staged row offset */
@@ -63,16 +72,23 @@ static size_t conv_staged_row_width(const fc_conv2d_shape *s) {
     return width > s->out_width ? width : s->out_width;
 }
 
-/* Tile elements (kept or dropped) an MR x NR tile computes for this shape: the tile whose
- * rounding of output channels and wide pixels wastes least wins. */
-static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr) {
+/* Relative cost of a tile shape on this layer: the tile elements it computes, kept or
+ * dropped (rounding of output channels and pixels), over the fraction of time its k loop
+ * runs rather than its epilogue; the tile that costs least wins. A regular MR x NR tile
+ * runs over wide pixels; a transposed one (MR pixels x NR channels) over each row's real
+ * pixels, with a dearer transposed store. */
+static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, int transposed) {
+    const size_t cout_g = s->out_channels / s->groups;
+    const double k_size = (double)(s->in_channels / s->groups * s->kernel_height * s->kernel_width);
+    if (transposed) {
+        const double pixels = (double)(s->out_height * ((s->out_width + mr - 1) / mr * mr));
+        return pixels * (double)((cout_g + nr - 1) / nr * nr) * (k_size + CONV_TRANSPOSED_STORE_COST) / k_size;
+    }
     const size_t row_width = conv_needs_staging(s) ? conv_staged_row_width(s) : s->in_width;
-    const size_t cout_g = s->out_channels / s->groups, wide = s->out_height * row_width;
-    return (double)((cout_g + mr - 1) / mr * mr) * (double)((wide + nr - 1) / nr * nr);
+    const size_t wide = s->out_height * row_width;
+    return (double)((cout_g + mr - 1) / mr * mr) * (double)((wide + nr - 1) / nr * nr) * (k_size + CONV_STORE_COST) /
+           k_size;
 }
-
-/* A tile must save this fraction of the default's work to be chosen over it. */
-#define CONV_TILE_MARGIN 0.03
 
 static size_t phase_slots(size_t taps, size_t dilation, size_t stride, size_t *tap_slot, size_t *tap_offset,
                           size_t *slot_phase) {
@@ -90,9 +106,16 @@ static size_t phase_slots(size_t taps, size_t dilation, size_t stride, size_t *t
 
 static void conv_layout_free(conv_layout *l) { free(l->tap_slot_h); }
 
-/* Chooses how the input is staged and the work split; FC_ENOMEM if the small tables fail. */
-static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t mr, size_t nr, size_t elem_size,
-                            int threads) {
+/* Tiles of a band of `rows` output rows. */
+static size_t conv_band_tiles(const conv_layout *l, size_t rows) {
+    return l->segments ? rows * l->segments : (rows * l->row_width + l->tile_width - 1) / l->tile_width;
+}
+
+/* Chooses how the input is staged and the work split for tiles of panel_rows channels by
+ * tile_width pixels (transposed: tile_width pixels of one row); FC_ENOMEM if the small
+ * tables fail. */
+static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t panel_rows, size_t tile_width,
+                            int transposed, size_t elem_size, int threads) {
     const size_t kh = s->kernel_height, kw = s->kernel_width, cin_g = s->in_channels / s->groups;
     memset(l, 0, sizeof(*l));
     l->staged = conv_needs_staging(s);
@@ -122,14 +145,17 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t mr,
     }
     l->plane_size = l->plane_rows * l->row_width;
 
+    l->panel_rows = panel_rows;
+    l->tile_width = tile_width;
+    l->segments = transposed ? (s->out_width + tile_width - 1) / tile_width : 0;
     const size_t planes = cin_g * l->slots_h * l->slots_w;
     const size_t block_elems = CONV_BLOCK_BYTES / elem_size / planes;
     const size_t reach = reach_h * l->row_width + reach_w;
-    l->tiles_per_block = block_elems > reach + nr ? (block_elems - reach) / nr : 1;
-    const size_t tiles = (l->band_rows * l->row_width + nr - 1) / nr;
+    l->tiles_per_block = block_elems > reach + tile_width ? (block_elems - reach) / tile_width : 1;
+    const size_t tiles = conv_band_tiles(l, l->band_rows);
     if (l->tiles_per_block > tiles) l->tiles_per_block = tiles;
 
-    const size_t panels = (s->out_channels / s->groups + mr - 1) / mr;
+    const size_t panels = (s->out_channels / s->groups + panel_rows - 1) / panel_rows;
     const size_t blocks = (tiles + l->tiles_per_block - 1) / l->tiles_per_block;
     const size_t wanted = (size_t)threads * CONV_TASKS_PER_THREAD;
     l->panel_chunks = threads > 1 && blocks < wanted ? (wanted + blocks - 1) / blocks : 1;

@@ -26,13 +26,28 @@ typedef struct {
 } fc_conv2d_output_layout;
 
 /* weight: contiguous (out_channels, in_channels / groups, kernel_height, kernel_width).
+ * packed: NULL, or the weights packed by fc_*_conv2d_pack_transposed for packed_channels
+ * (used when the active ISA's transposed tile still has that width and suits the shape).
  * x: C-contiguous NCHW. ep: bias/slope per output channel; residual, if any, C-contiguous
  * in the output's shape (its row stride is set here); NULL for none. Uses the active ISA.
  * Returns FC_OK or FC_ENOMEM. */
-int fc_f32_conv2d(const fc_conv2d_shape *shape, const float *x, const float *weight, float *out,
-                  fc_conv2d_output_layout layout, const fc_f32_epilogue *ep);
-int fc_f64_conv2d(const fc_conv2d_shape *shape, const double *x, const double *weight, double *out,
-                  fc_conv2d_output_layout layout, const fc_f64_epilogue *ep);
+int fc_f32_conv2d(const fc_conv2d_shape *shape, const float *x, const float *weight, const float *packed,
+                  size_t packed_channels, float *out, fc_conv2d_output_layout layout, const fc_f32_epilogue *ep);
+int fc_f64_conv2d(const fc_conv2d_shape *shape, const double *x, const double *weight, const double *packed,
+                  size_t packed_channels, double *out, fc_conv2d_output_layout layout, const fc_f64_epilogue *ep);
+
+/* Layers whose few pixels per row waste much of a pixel-wide tile run faster on transposed
+ * tiles (pixels x output channels), which need the weights packed once, as plans do:
+ * the channel width to pack for, or 0 if this shape is better off without. */
+size_t fc_f32_conv2d_transposed_channels(const fc_conv2d_shape *shape);
+size_t fc_f64_conv2d_transposed_channels(const fc_conv2d_shape *shape);
+
+/* Packs weight for transposed tiles of `channels` output channels: per group, panels of
+ * k_size rows of `channels` values (zero past the last channel); groups * ceil(out_channels
+ * / groups / channels) * channels * k_size elements. */
+void fc_f32_conv2d_pack_transposed(const fc_conv2d_shape *shape, size_t channels, const float *weight, float *packed);
+void fc_f64_conv2d_pack_transposed(const fc_conv2d_shape *shape, size_t channels, const double *weight,
+                                   double *packed);
 
 /* Bytes of workspace a call of this shape allocates with the current ISA and threads. */
 size_t fc_f32_conv2d_workspace_size(const fc_conv2d_shape *shape);
