@@ -11,23 +11,13 @@
  * the NR / VL vectors of B row k (NR contiguous elements at b + b_offsets[k]) and
  * broadcasts the MR values of A column k (a[k + i * a_row_stride]: the weights as they are,
  * since reading them row by row runs as fast as a packed copy would, in cache or not). */
-#include <string.h>
+#include "gemm/gemm-template-begin.h"
 
-#include "common.h"
-
-#define GEMM_VL (GEMM_VBYTES / sizeof(GEMM_T))
-#define GEMM_NV (GEMM_NR / GEMM_VL)
-#define GEMM_PASTE_(a, b) a##b
-#define GEMM_PASTE(a, b) GEMM_PASTE_(a, b)
-#define GEMM_VEC GEMM_PASTE(GEMM_NAME, _vec)
 /* Weight rows stream from L3 when a layer's weights outgrow L2, MR rows at once: more
  * streams than the hardware prefetcher follows, so each row is prefetched a few cache
  * lines ahead, once per line. */
 #define GEMM_PREFETCH_EVERY (64 / sizeof(GEMM_T))
 #define GEMM_PREFETCH_AHEAD (4 * GEMM_PREFETCH_EVERY)
-
-/* Unaligned, aliasing-safe vector of GEMM_VL elements. */
-typedef GEMM_T GEMM_VEC __attribute__((vector_size(GEMM_VBYTES), aligned(sizeof(GEMM_T)), may_alias));
 
 void GEMM_NAME(size_t mr, size_t kc, const GEMM_T *restrict a, size_t a_row_stride, const GEMM_T *restrict b,
                const ptrdiff_t *restrict b_offsets, GEMM_T *restrict out, size_t out_row_stride,
@@ -104,18 +94,6 @@ void GEMM_NAME(size_t mr, size_t kc, const GEMM_T *restrict a, size_t a_row_stri
     }
 }
 
-#undef GEMM_VL
-#undef GEMM_NV
-#undef GEMM_VEC
 #undef GEMM_PREFETCH_EVERY
 #undef GEMM_PREFETCH_AHEAD
-#undef GEMM_PASTE
-#undef GEMM_PASTE_
-/* The instantiating file sets these afresh for each kernel. */
-#undef GEMM_T
-#undef GEMM_MR
-#undef GEMM_NR
-#undef GEMM_NAME
-#undef GEMM_EPILOGUE
-#undef GEMM_VMAX
-#undef GEMM_VMIN
+#include "gemm/gemm-template-end.h"

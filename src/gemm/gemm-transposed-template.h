@@ -7,17 +7,7 @@
  * Each k step loads NR / VL vectors of packed weights (w: kc rows of NR channels) and
  * broadcasts MR consecutive pixels of B row k (at a + a_offsets[k]). The tile is stored
  * transposed: channel c's MR pixels are contiguous in its output plane. */
-#include <string.h>
-
-#include "common.h"
-
-#define GEMM_VL (GEMM_VBYTES / sizeof(GEMM_T))
-#define GEMM_NV (GEMM_NR / GEMM_VL)
-#define GEMM_PASTE_(a, b) a##b
-#define GEMM_PASTE(a, b) GEMM_PASTE_(a, b)
-#define GEMM_VEC GEMM_PASTE(GEMM_NAME, _vec)
-
-typedef GEMM_T GEMM_VEC __attribute__((vector_size(GEMM_VBYTES), aligned(sizeof(GEMM_T)), may_alias));
+#include "gemm/gemm-template-begin.h"
 
 void GEMM_NAME(size_t mr, size_t nc, size_t kc, const GEMM_T *restrict a, const ptrdiff_t *restrict a_offsets,
                const GEMM_T *restrict w, GEMM_T *restrict out, size_t out_channel_stride, const GEMM_EPILOGUE *ep) {
@@ -63,15 +53,4 @@ void GEMM_NAME(size_t mr, size_t nc, size_t kc, const GEMM_T *restrict a, const 
         for (size_t i = 0; i < mr; i++) out[c * out_channel_stride + i] = tile[i][c];
 }
 
-#undef GEMM_VL
-#undef GEMM_NV
-#undef GEMM_VEC
-#undef GEMM_PASTE
-#undef GEMM_PASTE_
-#undef GEMM_T
-#undef GEMM_MR
-#undef GEMM_NR
-#undef GEMM_NAME
-#undef GEMM_EPILOGUE
-#undef GEMM_VMAX
-#undef GEMM_VMIN
+#include "gemm/gemm-template-end.h"
