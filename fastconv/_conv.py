@@ -4,6 +4,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _ext
+from ._depthwise import is_depthwise
 from ._validation import (as_input, check_out, check_product, int_pair, output_size,
                           padding_amounts)
 
@@ -179,6 +180,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
         out = np.empty(geometry.out_shape, dtype=dtype)
     else:
         check_out(out, geometry.out_shape, dtype, {"x": x, "weight": weight, "bias": bias, "residual": residual})
+    if out.size and is_depthwise(geometry):
+        _ext.dwconv2d(geometry.c_shape(), x, weight, out, bias, slope,
+                      None if residual is None else residual.reshape(-1), lower, upper)
+        return out
     if out.size:
         _ext.conv2d(geometry.c_shape(), x, weight, out, bias, slope,
                     None if residual is None else residual.reshape(-1), lower, upper)
