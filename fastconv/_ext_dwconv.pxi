@@ -10,7 +10,7 @@ cdef extern from "ops/dwconv2d.h":
 def dwconv2d(dict shape,
              const real[:, :, :, ::1] x,
              const real[:, :, :, ::1] weight,
-             real[:, :, :, ::1] out,  # OUT: may be a channel slice of a bigger buffer
+             real[:, :, :, :] out,  # OUT: (H, W) planes contiguous (checked by the caller), may be a channel slice
              const real[::1] bias,
              const real[::1] slope,
              const real[::1] residual,  # flattened C-contiguous array of out's shape
