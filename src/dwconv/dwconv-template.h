@@ -41,32 +41,33 @@ DW_INLINE DW_VEC DW_FN(load_row)(const DW_T *row, ptrdiff_t start, size_t n) {
     return DW_LOAD_WINDOW(row, start, n);
 }
 
-/* Stages one input row of w elements: phase p of dst (phase_length elements at
- * dst + p * phase_length) gets padded columns p, p + sw, p + 2 sw, ...; columns outside
- * the input are zero. */
-static void DW_FN(stage_row)(const DW_T *restrict row, size_t w, size_t pad_left, size_t sw, size_t phase_length,
-                             DW_T *restrict dst) {
+/* Stages one input row of w elements: phase p (at dst + p * phase_stride) gets padded
+ * columns p, p + sw, p + 2 sw, ... (count of them, rounded up to whole vectors: the
+ * excess lands on the next row, staged after, or in the slack); columns outside the
+ * input are zero. w == 0 stages a row of zeros. */
+DW_INLINE void DW_FN(stage_row)(const DW_T *restrict row, size_t w, size_t pad_left, size_t sw, size_t count,
+                             size_t phase_stride, DW_T *restrict dst) {
     const ptrdiff_t pl = (ptrdiff_t)pad_left;
     if (sw == 1) {
-        for (size_t k = 0; k < phase_length; k += DW_VL)
+        for (size_t k = 0; k < count; k += DW_VL)
             DW_FN(storeu)(dst + k, DW_FN(load_row)(row, (ptrdiff_t)k - pl, w));
         return;
     }
 #if DW_VL > 1
     if (sw == 2) {
-        for (size_t k = 0; k < phase_length; k += DW_VL) {
+        for (size_t k = 0; k < count; k += DW_VL) {
             const ptrdiff_t start = 2 * (ptrdiff_t)k - pl;
             const DW_VEC a = DW_FN(load_row)(row, start, w), b = DW_FN(load_row)(row, start + DW_VL, w);
             DW_FN(storeu)(dst + k, __builtin_shuffle(a, b, DW_EVENS));
-            DW_FN(storeu)(dst + phase_length + k, __builtin_shuffle(a, b, DW_ODDS));
+            DW_FN(storeu)(dst + phase_stride + k, __builtin_shuffle(a, b, DW_ODDS));
         }
         return;
     }
 #endif
     for (size_t p = 0; p < sw; p++)
-        for (size_t k = 0; k < phase_length; k++) {
+        for (size_t k = 0; k < count; k++) {
             const ptrdiff_t col = (ptrdiff_t)(k * sw + p) - pl;
-            dst[p * phase_length + k] = col >= 0 && col < (ptrdiff_t)w ? row[col] : 0;
+            dst[p * phase_stride + k] = col >= 0 && col < (ptrdiff_t)w ? row[col] : 0;
         }
 }
 
@@ -132,62 +133,138 @@ DW_INLINE void DW_FN(row)(const size_t kh_count, const size_t kw_count, const DW
     }
 }
 
+/* Flat results of n positions, rounded up to whole blocks (flat and the staged band have
+ * FC_DWCONV_SLACK elements of slack for that): flat[f] = bias + sum over taps t of
+ * w[t] * src[off[t] + f]. */
+DW_INLINE void DW_FN(flat)(const size_t taps, const ptrdiff_t *off, const DW_T *w, DW_T bias, const DW_T *src,
+                           DW_T *restrict flat, size_t n) {
+    for (size_t f = 0; f < n; f += DW_BLOCK * DW_VL) {
+        DW_VEC acc[DW_BLOCK];
+#pragma GCC unroll 8
+        for (size_t b = 0; b < DW_BLOCK; b++) acc[b] = DW_FN(splat)(bias);
+#pragma GCC unroll 64
+        for (size_t t = 0; t < taps; t++) {
+            const DW_VEC wv = DW_FN(splat)(w[t]);
+            const DW_T *p = src + off[t] + f;
+#pragma GCC unroll 8
+            for (size_t b = 0; b < DW_BLOCK; b++) acc[b] += DW_FN(loadu)(p + b * DW_VL) * wv;
+        }
+#pragma GCC unroll 8
+        for (size_t b = 0; b < DW_BLOCK; b++) DW_FN(storeu)(flat + f + b * DW_VL, acc[b]);
+    }
+}
+
+/* What every band of a call shares. */
+typedef struct {
+    const fc_conv2d_shape *s;
+    const fc_dwconv_workspace_layout *l;
+    DW_FN(finish_params) f;
+    DW_T bias;
+    const DW_T *residual;
+    ptrdiff_t residual_stride;
+} DW_FN(call);
+
+DW_INLINE void DW_FN(call_init)(DW_FN(call) *c, const fc_dwconv_plan *plan, const DW_EPILOGUE *ep) {
+    const DW_T inf = (DW_T)__builtin_inf();
+    c->s = &plan->shape;
+    c->l = &plan->workspace;
+    c->f.has_slope = ep && ep->slope;
+    c->f.slope = DW_FN(splat)(c->f.has_slope ? ep->slope[0] : 0);
+    c->f.lo = DW_FN(splat)(ep ? ep->min : -inf);
+    c->f.hi = DW_FN(splat)(ep ? ep->max : inf);
+    c->bias = ep && ep->bias ? ep->bias[0] : 0;
+    c->residual = ep ? ep->residual : NULL;
+    c->residual_stride = ep ? ep->residual_row_stride : 0;
+}
+
+/* Stages phase rows [band, band + rows + reach_rows) of every row phase. */
+DW_INLINE void DW_FN(stage_band)(const DW_FN(call) *c, const DW_T *x, size_t band, size_t rows, size_t sh, size_t sw,
+                                 DW_T *staged) {
+    const fc_conv2d_shape *s = c->s;
+    const size_t pitch = c->l->pitch, phase_elems = c->l->phase_elems;
+    for (size_t i = 0; i < rows + c->l->reach_rows; i++)
+        for (size_t ph = 0; ph < sh; ph++) {
+            const ptrdiff_t ih = (ptrdiff_t)((band + i) * sh + ph) - (ptrdiff_t)s->pad_top;
+            const int inside = ih >= 0 && ih < (ptrdiff_t)s->in_height;
+            DW_FN(stage_row)(inside ? x + (size_t)ih * s->in_width : x, inside ? s->in_width : 0, s->pad_left, sw,
+                             pitch, phase_elems, staged + ph * sw * phase_elems + i * pitch);
+        }
+}
+
+/* Narrow planes: each band computed in the flat space, then copied out through the epilogue. */
+DW_INLINE void DW_FN(kernel_flat)(const DW_FN(call) *c, size_t oh_begin, size_t oh_end, const DW_T *x, const DW_T *w,
+                                  DW_T *out, void *workspace, const size_t kh_count, const size_t kw_count,
+                                  const size_t sh, const size_t sw, const size_t dh, const size_t dw) {
+    const fc_dwconv_workspace_layout *l = c->l;
+    const size_t pitch = l->pitch, phase_elems = l->phase_elems, ow = c->s->out_width, taps = kh_count * kw_count;
+    DW_T *staged = workspace;
+    DW_T *flat = (DW_T *)((char *)workspace + l->flat_offset);
+    ptrdiff_t local_off[DW_LOCAL_TAPS * DW_LOCAL_TAPS];
+    ptrdiff_t *off = taps <= DW_LOCAL_TAPS * DW_LOCAL_TAPS ? local_off
+                                                          : (ptrdiff_t *)((char *)workspace + l->offsets_offset);
+    for (size_t kh = 0; kh < kh_count; kh++)
+        for (size_t kw = 0; kw < kw_count; kw++)
+            off[kh * kw_count + kw] = (ptrdiff_t)(((kh * dh % sh) * sw + kw * dw % sw) * phase_elems +
+                                                  kh * dh / sh * pitch + kw * dw / sw);
+    for (size_t band = oh_begin; band < oh_end; band += l->band_rows) {
+        const size_t rows = oh_end - band < l->band_rows ? oh_end - band : l->band_rows;
+        DW_FN(stage_band)(c, x, band, rows, sh, sw, staged);
+        DW_FN(flat)(taps, off, w, c->bias, staged, flat, rows * pitch);
+        for (size_t r = 0; r < rows; r++) {
+            const size_t oh = band + r;
+            const DW_T *res_row = c->residual ? c->residual + (ptrdiff_t)oh * c->residual_stride : NULL;
+            for (size_t j = 0; j < ow; j += DW_VL)
+                DW_FN(finish)(DW_FN(loadu)(flat + r * pitch + j), res_row ? res_row + j : NULL, &c->f,
+                              out + oh * ow + j, ow - j < DW_VL ? ow - j : DW_VL);
+        }
+    }
+}
+
+/* Wide planes: row by row, epilogue in registers. */
+DW_INLINE void DW_FN(kernel_rows)(const DW_FN(call) *c, size_t oh_begin, size_t oh_end, const DW_T *x, const DW_T *w,
+                                  DW_T *out, void *workspace, const size_t kh_count, const size_t kw_count,
+                                  const size_t sh, const size_t sw, const size_t dh, const size_t dw) {
+    const fc_dwconv_workspace_layout *l = c->l;
+    const size_t pitch = l->pitch, phase_elems = l->phase_elems, ow = c->s->out_width;
+    DW_T *staged = workspace;
+    const int local = kh_count <= DW_LOCAL_TAPS && kw_count <= DW_LOCAL_TAPS;
+    const DW_T *local_rows[DW_LOCAL_TAPS];
+    ptrdiff_t local_off[DW_LOCAL_TAPS];
+    const DW_T **rows = local ? local_rows : (const DW_T **)((char *)workspace + l->pointers_offset);
+    ptrdiff_t *off = local ? local_off : (ptrdiff_t *)((char *)workspace + l->offsets_offset);
+    for (size_t kw = 0; kw < kw_count; kw++) off[kw] = (ptrdiff_t)((kw * dw % sw) * phase_elems + kw * dw / sw);
+    for (size_t band = oh_begin; band < oh_end; band += l->band_rows) {
+        const size_t band_rows = oh_end - band < l->band_rows ? oh_end - band : l->band_rows;
+        DW_FN(stage_band)(c, x, band, band_rows, sh, sw, staged);
+        for (size_t r = 0; r < band_rows; r++) {
+            const size_t oh = band + r;
+            for (size_t kh = 0; kh < kh_count; kh++)
+                rows[kh] = staged + (kh * dh % sh) * sw * phase_elems + (r + kh * dh / sh) * pitch;
+            DW_FN(row)(kh_count, kw_count, rows, off, w, c->bias,
+                       c->residual ? c->residual + (ptrdiff_t)oh * c->residual_stride : NULL, &c->f, out + oh * ow,
+                       ow);
+        }
+    }
+}
+
 DW_INLINE void DW_FN(kernel)(const fc_dwconv_plan *plan, size_t oh_begin, size_t oh_end, const DW_T *x,
                              const DW_T *weight, DW_T *out, const DW_EPILOGUE *ep, void *workspace,
                              const size_t kh_count, const size_t kw_count, const size_t sh, const size_t sw,
                              const size_t dh, const size_t dw) {
-    const fc_conv2d_shape *s = &plan->shape;
-    const fc_dwconv_workspace_layout *l = &plan->workspace;
-    const size_t ih_count = s->in_height, iw_count = s->in_width, ow = s->out_width;
-    const size_t phase_length = l->phase_length, row_elems = l->row_elems, slot_mask = l->slots - 1;
-    DW_T *ring = workspace;
-    const DW_T *zero_row = ring + l->slots * row_elems;
-    ptrdiff_t *tags = (ptrdiff_t *)((char *)workspace + l->tags_offset);
-    for (size_t i = 0; i < l->slots; i++) tags[i] = -1;
-
-    const int local = kh_count <= DW_LOCAL_TAPS && kw_count <= DW_LOCAL_TAPS;
-    const DW_T *local_rows[DW_LOCAL_TAPS];
-    ptrdiff_t local_off[DW_LOCAL_TAPS];
+    DW_FN(call) c;
+    DW_FN(call_init)(&c, plan, ep);
+    const size_t taps = kh_count * kw_count;
     DW_T local_w[DW_LOCAL_TAPS * DW_LOCAL_TAPS];
-    const DW_T **rows = local ? local_rows : (const DW_T **)((char *)workspace + l->pointers_offset);
-    ptrdiff_t *off = local ? local_off : (ptrdiff_t *)((char *)workspace + l->offsets_offset);
     const DW_T *w = weight;
-    if (local) {
+    if (taps <= DW_LOCAL_TAPS * DW_LOCAL_TAPS) {
         /* A copy the output stores cannot alias, so the weights stay in registers. */
-        for (size_t t = 0; t < kh_count * kw_count; t++) local_w[t] = weight[t];
+        for (size_t t = 0; t < taps; t++) local_w[t] = weight[t];
         w = local_w;
     }
-    for (size_t kw = 0; kw < kw_count; kw++)
-        off[kw] = (ptrdiff_t)((kw * dw % sw) * phase_length + kw * dw / sw);
-
-    const DW_T inf = (DW_T)__builtin_inf();
-    DW_FN(finish_params) f;
-    f.has_slope = ep && ep->slope;
-    f.slope = DW_FN(splat)(f.has_slope ? ep->slope[0] : 0);
-    f.lo = DW_FN(splat)(ep ? ep->min : -inf);
-    f.hi = DW_FN(splat)(ep ? ep->max : inf);
-    const DW_T bias = ep && ep->bias ? ep->bias[0] : 0;
-    const DW_T *residual = ep ? ep->residual : NULL;
-    const ptrdiff_t residual_stride = ep ? ep->residual_row_stride : 0;
-
-    for (size_t oh = oh_begin; oh < oh_end; oh++) {
-        const ptrdiff_t ih0 = (ptrdiff_t)(oh * sh) - (ptrdiff_t)s->pad_top;
-        for (size_t kh = 0; kh < kh_count; kh++) {
-            const ptrdiff_t ih = ih0 + (ptrdiff_t)(kh * dh);
-            if (ih < 0 || ih >= (ptrdiff_t)ih_count) {
-                rows[kh] = zero_row;
-                continue;
-            }
-            DW_T *slot = ring + ((size_t)ih & slot_mask) * row_elems;
-            if (tags[(size_t)ih & slot_mask] != ih) {
-                DW_FN(stage_row)(x + (size_t)ih * iw_count, iw_count, s->pad_left, sw, phase_length, slot);
-                tags[(size_t)ih & slot_mask] = ih;
-            }
-            rows[kh] = slot;
-        }
-        DW_FN(row)(kh_count, kw_count, rows, off, w, bias, residual ? residual + (ptrdiff_t)oh * residual_stride : NULL,
-                   &f, out + oh * ow, ow);
-    }
+    if (plan->workspace.flat)
+        DW_FN(kernel_flat)(&c, oh_begin, oh_end, x, w, out, workspace, kh_count, kw_count, sh, sw, dh, dw);
+    else
+        DW_FN(kernel_rows)(&c, oh_begin, oh_end, x, w, out, workspace, kh_count, kw_count, sh, sw, dh, dw);
 }
 
 #define DW_DEFINE_KERNEL(shape, kh, kw, sh, sw)                                                               \

@@ -67,6 +67,5 @@ DW_FAMILY(float, f32)
 DW_FAMILY(double, f64)
 
 void fc_dwconv_workspace_init(const fc_dwconv_plan *plan, void *workspace) {
-    /* Zeroes the ring too (cheap, once per thread and call): the zero row is its last row. */
-    memset(workspace, 0, plan->workspace.rows_bytes);
+    memset(workspace, 0, plan->workspace.total_bytes);
 }

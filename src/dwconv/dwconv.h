@@ -1,15 +1,21 @@
 /* Depthwise convolution microkernels (NCHW, one input plane -> one output plane).
  *
- * A microkernel computes output rows [oh_begin, oh_end) of one plane. It stages the input
- * rows it needs, one at a time, into a small ring of zero-padded rows in the caller's
- * workspace (L1-sized for usual shapes), split by column phase modulo the stride:
+ * A microkernel computes output rows [oh_begin, oh_end) of one plane, a band of rows at a
+ * time. It first stages the input rows the band needs into the caller's workspace, zero
+ * padded and split into stride_height x stride_width phase planes:
  *
- *   phase p, index k  <-  padded column q = k * stride_width + p  (input column q - pad_left)
+ *   phase (ph, pw), row i, column k  <-  padded input (i * sh + ph, k * sw + pw)
  *
- * so that tap kw of output column ow reads phase (kw * dw) % sw at index ow + (kw * dw) / sw:
- * contiguous, unmasked vector loads for every stride and dilation, and no padding test in
- * the inner loop. Each input row is read from memory once per plane and pass; the padded
- * copy never leaves the cache. Rows above/below the input read a zero row.
+ * (padded row r = input row r - pad_top; rows of `pitch` elements), so that tap (kh, kw)
+ * of output (oh, ow) reads phase ((kh dh) % sh, (kw dw) % sw) at row oh + (kh dh) / sh,
+ * column ow + (kw dw) / sw: contiguous vector loads for every stride and dilation, no
+ * padding test in the inner loop, and each input element read from memory once.
+ *
+ * With pitch = out_width + (kw_count - 1) * dw / sw, output (oh, ow) sits at flat index
+ * oh * pitch + ow of every tap's shifted view of a phase plane. Narrow planes are
+ * computed in that flat space (vectors run across row ends, so a 7-wide plane still
+ * fills 16-lane vectors), then copied out row by row through the epilogue; wide ones
+ * row by row, epilogue in registers.
  *
  * Kernels: 3x3 and 5x5 at stride 1 and 2 (dilation 1), and kxk for any other shape; the
  * specialized ones are the generic code with the sizes as compile-time constants. */
@@ -19,11 +25,16 @@
 #include "common.h"
 #include "ops/conv2d.h"
 
-/* Staged rows are padded to a multiple of this many elements: the widest vector of any
- * ISA (16 floats), so that every full-vector load of any kernel stays inside its row. */
-#define FC_DWCONV_ROW_MULTIPLE 16
+/* Slack, in elements, past the end of every staged region: a block of 4 of the widest
+ * vectors of any ISA (16 floats), so that whole-vector and whole-block loads and stores
+ * that run past a row's end stay inside the workspace. Region sizes are rounded to it. */
+#define FC_DWCONV_SLACK 64
 /* Byte alignment of each region of the workspace. */
 #define FC_DWCONV_WS_ALIGN FC_ALIGN
+/* Bytes of staged input per band: with the flat results, within a 48 KiB L1d. */
+#define FC_DWCONV_BAND_BYTES (24 * 1024)
+/* Planes narrower than this many elements are computed in the flat space. */
+#define FC_DWCONV_FLAT_MAX_WIDTH 40
 
 /* What a microkernel needs besides its pointers; built once per operator call. */
 typedef struct fc_dwconv_plan fc_dwconv_plan;
@@ -57,34 +68,37 @@ const fc_f64_dwconv_kernels *fc_f64_dwconv_kernels_for(int isa);
 fc_f32_dwconv_ukernel fc_f32_dwconv_select(const fc_f32_dwconv_kernels *k, const fc_conv2d_shape *s);
 fc_f64_dwconv_ukernel fc_f64_dwconv_select(const fc_f64_dwconv_kernels *k, const fc_conv2d_shape *s);
 
-/* Layout of the workspace, shared by every kernel and the operator: `slots` staged rows of
- * `row_elems` elements (stride_width phases of `phase_length`), one zero row, then the
- * row tags (ptrdiff_t per slot), row pointers (kernel_height) and tap offsets (kernel_width). */
+/* Layout of the workspace, shared by every kernel and the operator: the staged band
+ * (sh * sw phase planes of `phase_elems`, each band_rows + reach_rows + 1 rows of `pitch`),
+ * the flat results (band_rows rows of `pitch`), then the row pointers (kernel_height) and
+ * tap offsets (kernel_height * kernel_width) of kernels too large for registers. */
 typedef struct {
-    size_t phase_length, row_elems, slots;
-    size_t rows_bytes, tags_offset, pointers_offset, offsets_offset, total_bytes;
+    size_t pitch, band_rows, reach_rows, phase_elems;
+    size_t flat_offset, pointers_offset, offsets_offset, total_bytes;
+    int flat;
 } fc_dwconv_workspace_layout;
 
 static inline size_t fc_dwconv_round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
 static inline fc_dwconv_workspace_layout fc_dwconv_workspace(const fc_conv2d_shape *s, size_t elem_size) {
     fc_dwconv_workspace_layout l;
-    const size_t reach = (s->kernel_width - 1) * s->dilation_width / s->stride_width;
-    l.phase_length = fc_dwconv_round_up(fc_dwconv_round_up(s->out_width, FC_DWCONV_ROW_MULTIPLE) + reach,
-                                        FC_DWCONV_ROW_MULTIPLE);
-    l.row_elems = l.phase_length * s->stride_width;
-    /* Rows one output row reads span (kernel_height - 1) * dilation + 1 input rows; a ring
-     * at least that long never evicts a row the current output row still needs. A power of
-     * two, so that a row's slot is (row & (slots - 1)). */
-    const size_t span = (s->kernel_height - 1) * s->dilation_height + 1;
-    l.slots = 1;
-    while (l.slots < span) l.slots *= 2;
-    l.rows_bytes = fc_dwconv_round_up((l.slots + 1) * l.row_elems * elem_size, FC_DWCONV_WS_ALIGN);
-    l.tags_offset = l.rows_bytes;
-    l.pointers_offset = l.tags_offset + fc_dwconv_round_up(l.slots * sizeof(ptrdiff_t), FC_DWCONV_WS_ALIGN);
+    const size_t phases = s->stride_height * s->stride_width;
+    l.pitch = s->out_width + (s->kernel_width - 1) * s->dilation_width / s->stride_width;
+    l.reach_rows = (s->kernel_height - 1) * s->dilation_height / s->stride_height;
+    l.flat = s->out_width < FC_DWCONV_FLAT_MAX_WIDTH;
+    /* Staged rows per band, within the byte budget (at least one output row). */
+    const size_t budget_rows = FC_DWCONV_BAND_BYTES / (elem_size * l.pitch * phases);
+    l.band_rows = budget_rows > l.reach_rows + 1 ? budget_rows - l.reach_rows - 1 : 1;
+    if (l.band_rows > s->out_height) l.band_rows = s->out_height;
+    l.phase_elems =
+        fc_dwconv_round_up((l.band_rows + l.reach_rows + 1) * l.pitch + FC_DWCONV_SLACK, FC_DWCONV_SLACK);
+    l.flat_offset = fc_dwconv_round_up(phases * l.phase_elems * elem_size, FC_DWCONV_WS_ALIGN);
+    const size_t flat_bytes = l.flat ? (l.band_rows * l.pitch + FC_DWCONV_SLACK) * elem_size : 0;
+    l.pointers_offset = l.flat_offset + fc_dwconv_round_up(flat_bytes, FC_DWCONV_WS_ALIGN);
     l.offsets_offset =
         l.pointers_offset + fc_dwconv_round_up(s->kernel_height * sizeof(void *), FC_DWCONV_WS_ALIGN);
-    l.total_bytes = l.offsets_offset + fc_dwconv_round_up(s->kernel_width * sizeof(ptrdiff_t), FC_DWCONV_WS_ALIGN);
+    l.total_bytes = l.offsets_offset +
+                    fc_dwconv_round_up(s->kernel_height * s->kernel_width * sizeof(ptrdiff_t), FC_DWCONV_WS_ALIGN);
     return l;
 }
 
@@ -93,7 +107,8 @@ struct fc_dwconv_plan {
     fc_dwconv_workspace_layout workspace;
 };
 
-/* Zeroes the zero row of a freshly allocated workspace (kernels only read it). */
+/* Zeroes a freshly allocated workspace, so that no vector lane a kernel computes and then
+ * discards ever reads uninitialized memory. */
 void fc_dwconv_workspace_init(const fc_dwconv_plan *plan, void *workspace);
 
 #endif
