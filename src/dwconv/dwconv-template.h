@@ -133,25 +133,37 @@ DW_INLINE void DW_FN(row)(const size_t kh_count, const size_t kw_count, const DW
     }
 }
 
-/* Flat results of n positions, rounded up to whole blocks (flat and the staged band have
- * FC_DWCONV_SLACK elements of slack for that): flat[f] = bias + sum over taps t of
- * w[t] * src[off[t] + f]. */
+/* flat[f .. f + nb * DW_VL) = bias + sum over taps t of w[t] * src[off[t] + f ..]: nb
+ * independent FMA chains. */
+DW_INLINE void DW_FN(flat_block)(const size_t nb, const size_t taps, const ptrdiff_t *off, const DW_T *w, DW_T bias,
+                                 const DW_T *src, DW_T *restrict flat, size_t f) {
+    DW_VEC acc[DW_BLOCK];
+#pragma GCC unroll 8
+    for (size_t b = 0; b < nb; b++) acc[b] = DW_FN(splat)(bias);
+#pragma GCC unroll 64
+    for (size_t t = 0; t < taps; t++) {
+        const DW_VEC wv = DW_FN(splat)(w[t]);
+        const DW_T *p = src + off[t] + f;
+#pragma GCC unroll 8
+        for (size_t b = 0; b < nb; b++) acc[b] += DW_FN(loadu)(p + b * DW_VL) * wv;
+    }
+#pragma GCC unroll 8
+    for (size_t b = 0; b < nb; b++) DW_FN(storeu)(flat + f + b * DW_VL, acc[b]);
+}
+
+/* Flat results of n positions, rounded up to whole vectors (flat and the staged band have
+ * FC_DWCONV_SLACK elements of slack for that). */
 DW_INLINE void DW_FN(flat)(const size_t taps, const ptrdiff_t *off, const DW_T *w, DW_T bias, const DW_T *src,
                            DW_T *restrict flat, size_t n) {
-    for (size_t f = 0; f < n; f += DW_BLOCK * DW_VL) {
-        DW_VEC acc[DW_BLOCK];
-#pragma GCC unroll 8
-        for (size_t b = 0; b < DW_BLOCK; b++) acc[b] = DW_FN(splat)(bias);
-#pragma GCC unroll 64
-        for (size_t t = 0; t < taps; t++) {
-            const DW_VEC wv = DW_FN(splat)(w[t]);
-            const DW_T *p = src + off[t] + f;
-#pragma GCC unroll 8
-            for (size_t b = 0; b < DW_BLOCK; b++) acc[b] += DW_FN(loadu)(p + b * DW_VL) * wv;
-        }
-#pragma GCC unroll 8
-        for (size_t b = 0; b < DW_BLOCK; b++) DW_FN(storeu)(flat + f + b * DW_VL, acc[b]);
+    size_t f = 0;
+    for (; f + (DW_BLOCK - 1) * DW_VL < n; f += DW_BLOCK * DW_VL)
+        DW_FN(flat_block)(DW_BLOCK, taps, off, w, bias, src, flat, f);
+    /* 1 to 3 vectors left: a block of 2 and a single (whole vectors, into the slack). */
+    if (f + DW_VL < n) {
+        DW_FN(flat_block)(2, taps, off, w, bias, src, flat, f);
+        f += 2 * DW_VL;
     }
+    if (f < n) DW_FN(flat_block)(1, taps, off, w, bias, src, flat, f);
 }
 
 /* What every band of a call shares. */
