@@ -15,7 +15,6 @@
  * Every kernel is the one always-inlined body, called with its sizes as constants (3x3s1,
  * 3x3s2, 5x5s1, 5x5s2) or read from the plan (kxk), so the compiler unrolls the taps of
  * the specialized ones and keeps their weights in registers. */
-#include <string.h>
 
 #include "dwconv/dwconv.h"
 
