@@ -36,6 +36,12 @@ class ConvGeometry:
         return (self.batch, self.out_channels, self.out_height, self.out_width)
 
     @property
+    def is_depthwise(self):
+        """One input channel per group, each feeding out_channels / in_channels outputs:
+        such layers run on the direct depthwise kernels (src/dwconv/)."""
+        return self.groups == self.in_channels
+
+    @property
     def flops(self):
         """Multiply-adds x 2 of the convolution (bias and epilogue not counted)."""
         k = self.in_channels // self.groups * self.kernel_height * self.kernel_width
@@ -193,6 +199,10 @@ def run_conv2d(geometry, x, weight, bias, slope, lower, upper, residual, out, pa
     else:
         check_out(out, geometry.out_shape, dtype, {"x": x, "weight": weight, "bias": bias, "residual": residual})
     if out.size:
-        _ext.conv2d(geometry.c_shape(), x, weight, packed, packed_channels, out, bias, slope,
-                    None if residual is None else residual.reshape(-1), lower, upper)
+        residual_flat = None if residual is None else residual.reshape(-1)
+        if geometry.is_depthwise:
+            _ext.dwconv2d(geometry.c_shape(), x, weight, out, bias, slope, residual_flat, lower, upper)
+        else:
+            _ext.conv2d(geometry.c_shape(), x, weight, packed, packed_channels, out, bias, slope, residual_flat,
+                        lower, upper)
     return out

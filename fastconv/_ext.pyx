@@ -10,3 +10,4 @@ from libc.stddef cimport ptrdiff_t
 include "_ext_common.pxi"
 include "_ext_conv.pxi"
 include "_ext_activation.pxi"
+include "_ext_dwconv.pxi"

@@ -131,7 +131,7 @@ class Conv2d:
     def _packed_for(self, geometry):
         """Weights packed for this geometry's transposed tiles, if it has any (else None, 0)."""
         shape = geometry.c_shape()
-        channels = _ext.conv2d_transposed_channels(shape, self.dtype.name)
+        channels = 0 if geometry.is_depthwise else _ext.conv2d_transposed_channels(shape, self.dtype.name)
         if not channels:
             return None, 0
         key = (_ext.active_isa(), channels)

@@ -1,0 +1,37 @@
+# dwconv2d: see src/ops/dwconv2d.h. Types of fc_conv2d_shape / layout from _ext_conv.pxi.
+
+cdef extern from "ops/dwconv2d.h":
+    int fc_f32_dwconv2d(const fc_conv2d_shape *shape, const float *x, const float *weight, float *out,
+                        fc_conv2d_output_layout layout, const fc_f32_epilogue *ep) nogil
+    int fc_f64_dwconv2d(const fc_conv2d_shape *shape, const double *x, const double *weight, double *out,
+                        fc_conv2d_output_layout layout, const fc_f64_epilogue *ep) nogil
+
+
+def dwconv2d(dict shape,
+             const real[:, :, :, ::1] x,
+             const real[:, :, :, ::1] weight,
+             real[:, :, :, :] out,  # OUT: (H, W) planes contiguous (checked by the caller), may be a channel slice
+             const real[::1] bias,
+             const real[::1] slope,
+             const real[::1] residual,  # flattened C-contiguous array of out's shape
+             double lower, double upper):
+    """Depthwise conv2d (groups == in_channels); same arguments as ``conv2d``."""
+    cdef fc_conv2d_shape s = shape
+    cdef fc_conv2d_output_layout layout
+    layout.batch_stride = out.strides[0] // sizeof(real)
+    layout.channel_stride = out.strides[1] // sizeof(real)
+    cdef int status
+    cdef fc_f32_epilogue ep32
+    cdef fc_f64_epilogue ep64
+    with nogil:
+        if real is float:
+            ep32.bias, ep32.slope, ep32.residual = data_or_null(bias), data_or_null(slope), data_or_null(residual)
+            ep32.residual_row_stride = 0
+            ep32.min, ep32.max = <float>lower, <float>upper
+            status = fc_f32_dwconv2d(&s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &out[0, 0, 0, 0], layout, &ep32)
+        else:
+            ep64.bias, ep64.slope, ep64.residual = data_or_null(bias), data_or_null(slope), data_or_null(residual)
+            ep64.residual_row_stride = 0
+            ep64.min, ep64.max = lower, upper
+            status = fc_f64_dwconv2d(&s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &out[0, 0, 0, 0], layout, &ep64)
+    check_status(status)

@@ -1,0 +1,318 @@
+/* Template of the depthwise microkernels of one (dtype, ISA): included by dwconv__<isa>.c,
+ * compiled with that ISA's flags, once per dtype. See dwconv.h for the method.
+ *
+ * The including file defines:
+ *   DW_T, DW_SFX (f32/f64), DW_ISA (scalar/avx2/avx512f), DW_EPILOGUE (epilogue struct),
+ *   DW_VL (elements per vector; 1 for scalar), DW_VEC (a GCC vector type of DW_VL DW_T,
+ *   unaligned and may_alias), and the ISA hooks
+ *     DW_VMIN(a, b), DW_VMAX(a, b)        lane-wise min / max
+ *     DW_LOAD_WINDOW(row, start, n)        lanes row[start + i] where 0 <= start + i < n,
+ *                                          zero elsewhere; lanes outside are never read
+ *     DW_STORE_PARTIAL(p, v, n)            the first n (< DW_VL) lanes of v
+ *   and, if DW_VL > 1, DW_EVENS / DW_ODDS: __builtin_shuffle masks taking the even / odd
+ *   lanes of the 2 * DW_VL lanes of two vectors.
+ *
+ * Every kernel is the one always-inlined body, called with its sizes as constants (3x3s1,
+ * 3x3s2, 5x5s1, 5x5s2) or read from the plan (kxk), so the compiler unrolls the taps of
+ * the specialized ones and keeps their weights in registers. */
+
+#include "dwconv/dwconv.h"
+
+#define DW_PASTE_(a, b, c, d, e) a##b##c##d##e
+#define DW_PASTE(a, b, c, d, e) DW_PASTE_(a, b, c, d, e)
+#define DW_FN(name) DW_PASTE(dw_, DW_SFX, _##name##__, DW_ISA, )
+#define DW_KERNEL(shape) DW_PASTE(fc_, DW_SFX, _dwconv_ukernel_##shape, __, DW_ISA)
+#define DW_INLINE static inline __attribute__((always_inline))
+
+/* Output vectors computed together in the main column loop: independent FMA chains. */
+#define DW_BLOCK 4
+/* Kernels up to this many taps per side keep row pointers, tap offsets and weights in
+ * local arrays the compiler can hold in registers; larger ones use the workspace. */
+#define DW_LOCAL_TAPS 8
+
+DW_INLINE DW_VEC DW_FN(loadu)(const DW_T *p) { return *(const DW_VEC *)p; }
+DW_INLINE void DW_FN(storeu)(DW_T *p, DW_VEC v) { *(DW_VEC *)p = v; }
+DW_INLINE DW_VEC DW_FN(splat)(DW_T x) { return (DW_VEC){0} + x; }
+
+/* Lanes [start, start + DW_VL) of a row of n elements, zero outside it. */
+DW_INLINE DW_VEC DW_FN(load_row)(const DW_T *row, ptrdiff_t start, size_t n) {
+    if (start >= 0 && (size_t)start + DW_VL <= n) return DW_FN(loadu)(row + start);
+    return DW_LOAD_WINDOW(row, start, n);
+}
+
+/* Stages one input row of w elements: phase p (at dst + p * phase_stride) gets padded
+ * columns p, p + sw, p + 2 sw, ... (count of them, rounded up to whole vectors: the
+ * excess lands on the next row, staged after, or in the slack); columns outside the
+ * input are zero. w == 0 stages a row of zeros. */
+DW_INLINE void DW_FN(stage_row)(const DW_T *restrict row, size_t w, size_t pad_left, size_t sw, size_t count,
+                             size_t phase_stride, DW_T *restrict dst) {
+    const ptrdiff_t pl = (ptrdiff_t)pad_left;
+    if (sw == 1) {
+        for (size_t k = 0; k < count; k += DW_VL)
+            DW_FN(storeu)(dst + k, DW_FN(load_row)(row, (ptrdiff_t)k - pl, w));
+        return;
+    }
+#if DW_VL > 1
+    if (sw == 2) {
+        for (size_t k = 0; k < count; k += DW_VL) {
+            const ptrdiff_t start = 2 * (ptrdiff_t)k - pl;
+            const DW_VEC a = DW_FN(load_row)(row, start, w), b = DW_FN(load_row)(row, start + DW_VL, w);
+            DW_FN(storeu)(dst + k, __builtin_shuffle(a, b, DW_EVENS));
+            DW_FN(storeu)(dst + phase_stride + k, __builtin_shuffle(a, b, DW_ODDS));
+        }
+        return;
+    }
+#endif
+    for (size_t p = 0; p < sw; p++)
+        for (size_t k = 0; k < count; k++) {
+            const ptrdiff_t col = (ptrdiff_t)(k * sw + p) - pl;
+            dst[p * phase_stride + k] = col >= 0 && col < (ptrdiff_t)w ? row[col] : 0;
+        }
+}
+
+typedef struct {
+    DW_VEC slope, lo, hi;
+    int has_slope;
+} DW_FN(finish_params);
+
+/* Epilogue of one vector (bias is already in acc) and its store; n <= DW_VL lanes. */
+DW_INLINE void DW_FN(finish)(DW_VEC v, const DW_T *residual, const DW_FN(finish_params) *f, DW_T *out, size_t n) {
+    const DW_VEC zero = {0};
+    if (n == DW_VL) {
+        if (residual) v += DW_FN(loadu)(residual);
+    } else {
+        if (residual) v += DW_LOAD_WINDOW(residual, 0, n);
+    }
+    /* v < 0 ? v * slope : v, exactly: one of the two terms is zero. */
+    if (f->has_slope) v = DW_VMAX(v, zero) + f->slope * DW_VMIN(v, zero);
+    v = DW_VMIN(DW_VMAX(v, f->lo), f->hi);
+    if (n == DW_VL)
+        DW_FN(storeu)(out, v);
+    else
+        DW_STORE_PARTIAL(out, v, n);
+}
+
+/* One output row of ow columns: rows[kh] is the staged input row of tap row kh, off[kw]
+ * the offset of tap kw in it. Staged rows are readable for round_up(ow, DW_VL) columns
+ * past any offset, so the last, partial vector is computed whole and stored in part. */
+DW_INLINE void DW_FN(row)(const size_t kh_count, const size_t kw_count, const DW_T *const *rows, const ptrdiff_t *off,
+                          const DW_T *w, DW_T bias, const DW_T *residual, const DW_FN(finish_params) *f, DW_T *out,
+                          size_t ow) {
+    size_t j = 0;
+    for (; j + DW_BLOCK * DW_VL <= ow; j += DW_BLOCK * DW_VL) {
+        DW_VEC acc[DW_BLOCK];
+#pragma GCC unroll 8
+        for (size_t b = 0; b < DW_BLOCK; b++) acc[b] = DW_FN(splat)(bias);
+#pragma GCC unroll 8
+        for (size_t kh = 0; kh < kh_count; kh++) {
+            const DW_T *r = rows[kh] + j;
+#pragma GCC unroll 8
+            for (size_t kw = 0; kw < kw_count; kw++) {
+                const DW_VEC wv = DW_FN(splat)(w[kh * kw_count + kw]);
+                const DW_T *p = r + off[kw];
+#pragma GCC unroll 8
+                for (size_t b = 0; b < DW_BLOCK; b++) acc[b] += DW_FN(loadu)(p + b * DW_VL) * wv;
+            }
+        }
+#pragma GCC unroll 8
+        for (size_t b = 0; b < DW_BLOCK; b++)
+            DW_FN(finish)(acc[b], residual ? residual + j + b * DW_VL : NULL, f, out + j + b * DW_VL, DW_VL);
+    }
+    for (; j < ow; j += DW_VL) {
+        /* Two chains (even and odd tap rows) halve the FMA latency of a lone vector. */
+        DW_VEC acc[2] = {DW_FN(splat)(bias), (DW_VEC){0}};
+#pragma GCC unroll 8
+        for (size_t kh = 0; kh < kh_count; kh++) {
+            const DW_T *r = rows[kh] + j;
+#pragma GCC unroll 8
+            for (size_t kw = 0; kw < kw_count; kw++)
+                acc[kh & 1] += DW_FN(loadu)(r + off[kw]) * DW_FN(splat)(w[kh * kw_count + kw]);
+        }
+        DW_FN(finish)(acc[0] + acc[1], residual ? residual + j : NULL, f, out + j, ow - j < DW_VL ? ow - j : DW_VL);
+    }
+}
+
+/* flat[f .. f + nb * DW_VL) = bias + sum over taps t of w[t] * src[off[t] + f ..]: nb
+ * independent FMA chains. */
+DW_INLINE void DW_FN(flat_block)(const size_t nb, const size_t taps, const ptrdiff_t *off, const DW_T *w, DW_T bias,
+                                 const DW_T *src, DW_T *restrict flat, size_t f) {
+    DW_VEC acc[DW_BLOCK];
+#pragma GCC unroll 8
+    for (size_t b = 0; b < nb; b++) acc[b] = DW_FN(splat)(bias);
+#pragma GCC unroll 64
+    for (size_t t = 0; t < taps; t++) {
+        const DW_VEC wv = DW_FN(splat)(w[t]);
+        const DW_T *p = src + off[t] + f;
+#pragma GCC unroll 8
+        for (size_t b = 0; b < nb; b++) acc[b] += DW_FN(loadu)(p + b * DW_VL) * wv;
+    }
+#pragma GCC unroll 8
+    for (size_t b = 0; b < nb; b++) DW_FN(storeu)(flat + f + b * DW_VL, acc[b]);
+}
+
+/* Flat results of n positions, rounded up to whole vectors (flat and the staged band have
+ * FC_DWCONV_SLACK elements of slack for that). */
+DW_INLINE void DW_FN(flat)(const size_t taps, const ptrdiff_t *off, const DW_T *w, DW_T bias, const DW_T *src,
+                           DW_T *restrict flat, size_t n) {
+    size_t f = 0;
+    for (; f + (DW_BLOCK - 1) * DW_VL < n; f += DW_BLOCK * DW_VL)
+        DW_FN(flat_block)(DW_BLOCK, taps, off, w, bias, src, flat, f);
+    /* 1 to 3 vectors left: a block of 2 and a single (whole vectors, into the slack). */
+    if (f + DW_VL < n) {
+        DW_FN(flat_block)(2, taps, off, w, bias, src, flat, f);
+        f += 2 * DW_VL;
+    }
+    if (f < n) DW_FN(flat_block)(1, taps, off, w, bias, src, flat, f);
+}
+
+/* What every band of a call shares. */
+typedef struct {
+    const fc_conv2d_shape *s;
+    const fc_dwconv_workspace_layout *l;
+    DW_FN(finish_params) f;
+    DW_T bias;
+    const DW_T *residual;
+    ptrdiff_t residual_stride;
+} DW_FN(call);
+
+DW_INLINE void DW_FN(call_init)(DW_FN(call) *c, const fc_dwconv_plan *plan, const DW_EPILOGUE *ep) {
+    const DW_T inf = (DW_T)__builtin_inf();
+    c->s = &plan->shape;
+    c->l = &plan->workspace;
+    c->f.has_slope = ep && ep->slope;
+    c->f.slope = DW_FN(splat)(c->f.has_slope ? ep->slope[0] : 0);
+    c->f.lo = DW_FN(splat)(ep ? ep->min : -inf);
+    c->f.hi = DW_FN(splat)(ep ? ep->max : inf);
+    c->bias = ep && ep->bias ? ep->bias[0] : 0;
+    c->residual = ep ? ep->residual : NULL;
+    c->residual_stride = ep ? ep->residual_row_stride : 0;
+}
+
+/* Stages phase rows [band, band + rows + reach_rows) of every row phase. */
+DW_INLINE void DW_FN(stage_band)(const DW_FN(call) *c, const DW_T *x, size_t band, size_t rows, size_t sh, size_t sw,
+                                 DW_T *staged) {
+    const fc_conv2d_shape *s = c->s;
+    const size_t pitch = c->l->pitch, phase_elems = c->l->phase_elems;
+    for (size_t i = 0; i < rows + c->l->reach_rows; i++)
+        for (size_t ph = 0; ph < sh; ph++) {
+            const ptrdiff_t ih = (ptrdiff_t)((band + i) * sh + ph) - (ptrdiff_t)s->pad_top;
+            const int inside = ih >= 0 && ih < (ptrdiff_t)s->in_height;
+            DW_FN(stage_row)(inside ? x + (size_t)ih * s->in_width : x, inside ? s->in_width : 0, s->pad_left, sw,
+                             pitch, phase_elems, staged + ph * sw * phase_elems + i * pitch);
+        }
+}
+
+/* Narrow planes: each band computed in the flat space, then copied out through the epilogue. */
+DW_INLINE void DW_FN(kernel_flat)(const DW_FN(call) *c, size_t oh_begin, size_t oh_end, const DW_T *x, const DW_T *w,
+                                  DW_T *out, void *workspace, const size_t kh_count, const size_t kw_count,
+                                  const size_t sh, const size_t sw, const size_t dh, const size_t dw) {
+    const fc_dwconv_workspace_layout *l = c->l;
+    const size_t pitch = l->pitch, phase_elems = l->phase_elems, ow = c->s->out_width, taps = kh_count * kw_count;
+    DW_T *staged = workspace;
+    DW_T *flat = (DW_T *)((char *)workspace + l->flat_offset);
+    ptrdiff_t local_off[DW_LOCAL_TAPS * DW_LOCAL_TAPS];
+    ptrdiff_t *off = taps <= DW_LOCAL_TAPS * DW_LOCAL_TAPS ? local_off
+                                                          : (ptrdiff_t *)((char *)workspace + l->offsets_offset);
+    for (size_t kh = 0; kh < kh_count; kh++)
+        for (size_t kw = 0; kw < kw_count; kw++)
+            off[kh * kw_count + kw] = (ptrdiff_t)(((kh * dh % sh) * sw + kw * dw % sw) * phase_elems +
+                                                  kh * dh / sh * pitch + kw * dw / sw);
+    for (size_t band = oh_begin; band < oh_end; band += l->band_rows) {
+        const size_t rows = oh_end - band < l->band_rows ? oh_end - band : l->band_rows;
+        DW_FN(stage_band)(c, x, band, rows, sh, sw, staged);
+        DW_FN(flat)(taps, off, w, c->bias, staged, flat, rows * pitch);
+        for (size_t r = 0; r < rows; r++) {
+            const size_t oh = band + r;
+            const DW_T *res_row = c->residual ? c->residual + (ptrdiff_t)oh * c->residual_stride : NULL;
+            for (size_t j = 0; j < ow; j += DW_VL)
+                DW_FN(finish)(DW_FN(loadu)(flat + r * pitch + j), res_row ? res_row + j : NULL, &c->f,
+                              out + oh * ow + j, ow - j < DW_VL ? ow - j : DW_VL);
+        }
+    }
+}
+
+/* Wide planes: row by row, epilogue in registers. */
+DW_INLINE void DW_FN(kernel_rows)(const DW_FN(call) *c, size_t oh_begin, size_t oh_end, const DW_T *x, const DW_T *w,
+                                  DW_T *out, void *workspace, const size_t kh_count, const size_t kw_count,
+                                  const size_t sh, const size_t sw, const size_t dh, const size_t dw) {
+    const fc_dwconv_workspace_layout *l = c->l;
+    const size_t pitch = l->pitch, phase_elems = l->phase_elems, ow = c->s->out_width;
+    DW_T *staged = workspace;
+    const int local = kh_count <= DW_LOCAL_TAPS && kw_count <= DW_LOCAL_TAPS;
+    const DW_T *local_rows[DW_LOCAL_TAPS];
+    ptrdiff_t local_off[DW_LOCAL_TAPS];
+    const DW_T **rows = local ? local_rows : (const DW_T **)((char *)workspace + l->pointers_offset);
+    ptrdiff_t *off = local ? local_off : (ptrdiff_t *)((char *)workspace + l->offsets_offset);
+    for (size_t kw = 0; kw < kw_count; kw++) off[kw] = (ptrdiff_t)((kw * dw % sw) * phase_elems + kw * dw / sw);
+    for (size_t band = oh_begin; band < oh_end; band += l->band_rows) {
+        const size_t band_rows = oh_end - band < l->band_rows ? oh_end - band : l->band_rows;
+        DW_FN(stage_band)(c, x, band, band_rows, sh, sw, staged);
+        for (size_t r = 0; r < band_rows; r++) {
+            const size_t oh = band + r;
+            for (size_t kh = 0; kh < kh_count; kh++)
+                rows[kh] = staged + (kh * dh % sh) * sw * phase_elems + (r + kh * dh / sh) * pitch;
+            DW_FN(row)(kh_count, kw_count, rows, off, w, c->bias,
+                       c->residual ? c->residual + (ptrdiff_t)oh * c->residual_stride : NULL, &c->f, out + oh * ow,
+                       ow);
+        }
+    }
+}
+
+DW_INLINE void DW_FN(kernel)(const fc_dwconv_plan *plan, size_t oh_begin, size_t oh_end, const DW_T *x,
+                             const DW_T *weight, DW_T *out, const DW_EPILOGUE *ep, void *workspace,
+                             const size_t kh_count, const size_t kw_count, const size_t sh, const size_t sw,
+                             const size_t dh, const size_t dw) {
+    DW_FN(call) c;
+    DW_FN(call_init)(&c, plan, ep);
+    const size_t taps = kh_count * kw_count;
+    DW_T local_w[DW_LOCAL_TAPS * DW_LOCAL_TAPS];
+    const DW_T *w = weight;
+    if (taps <= DW_LOCAL_TAPS * DW_LOCAL_TAPS) {
+        /* A copy the output stores cannot alias, so the weights stay in registers. */
+        for (size_t t = 0; t < taps; t++) local_w[t] = weight[t];
+        w = local_w;
+    }
+    if (plan->workspace.flat)
+        DW_FN(kernel_flat)(&c, oh_begin, oh_end, x, w, out, workspace, kh_count, kw_count, sh, sw, dh, dw);
+    else
+        DW_FN(kernel_rows)(&c, oh_begin, oh_end, x, w, out, workspace, kh_count, kw_count, sh, sw, dh, dw);
+}
+
+#define DW_DEFINE_KERNEL(shape, kh, kw, sh, sw)                                                               \
+    void DW_KERNEL(shape)(const fc_dwconv_plan *plan, size_t oh_begin, size_t oh_end, const DW_T *x,         \
+                          const DW_T *weight, DW_T *out, const DW_EPILOGUE *ep, void *workspace) {            \
+        DW_FN(kernel)(plan, oh_begin, oh_end, x, weight, out, ep, workspace, kh, kw, sh, sw, 1, 1);           \
+    }
+
+DW_DEFINE_KERNEL(3x3s1, 3, 3, 1, 1)
+DW_DEFINE_KERNEL(3x3s2, 3, 3, 2, 2)
+DW_DEFINE_KERNEL(5x5s1, 5, 5, 1, 1)
+DW_DEFINE_KERNEL(5x5s2, 5, 5, 2, 2)
+
+void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t oh_begin, size_t oh_end, const DW_T *x, const DW_T *weight,
+                    DW_T *out, const DW_EPILOGUE *ep, void *workspace) {
+    const fc_conv2d_shape *s = &plan->shape;
+    DW_FN(kernel)(plan, oh_begin, oh_end, x, weight, out, ep, workspace, s->kernel_height, s->kernel_width,
+                  s->stride_height, s->stride_width, s->dilation_height, s->dilation_width);
+}
+
+#undef DW_DEFINE_KERNEL
+#undef DW_PASTE_
+#undef DW_PASTE
+#undef DW_FN
+#undef DW_KERNEL
+#undef DW_INLINE
+#undef DW_BLOCK
+#undef DW_LOCAL_TAPS
+/* The including file sets these afresh for each dtype. */
+#undef DW_T
+#undef DW_SFX
+#undef DW_EPILOGUE
+#undef DW_VL
+#undef DW_VEC
+#undef DW_VMIN
+#undef DW_VMAX
+#undef DW_LOAD_WINDOW
+#undef DW_STORE_PARTIAL
+#undef DW_EVENS
+#undef DW_ODDS

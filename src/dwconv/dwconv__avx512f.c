@@ -1,0 +1,60 @@
+/* Depthwise microkernels for AVX-512F (compiled with -mavx512f -mavx2 -mfma): masked
+ * loads/stores for the row edges, vpermt2 for the stride-2 deinterleave. */
+#include <immintrin.h>
+
+#include "common.h"
+
+typedef float dw_f32x16 __attribute__((vector_size(64), aligned(4), may_alias));
+typedef double dw_f64x8 __attribute__((vector_size(64), aligned(8), may_alias));
+typedef int32_t dw_i32x16 __attribute__((vector_size(64)));
+typedef int64_t dw_i64x8 __attribute__((vector_size(64)));
+
+/* Bits of lanes i < vl with 0 <= start + i < n. */
+static inline uint32_t dw_window_bits(ptrdiff_t start, size_t n, ptrdiff_t vl) {
+    const ptrdiff_t lo = start < 0 ? -start : 0;
+    ptrdiff_t hi = (ptrdiff_t)n - start;
+    if (hi > vl) hi = vl;
+    if (lo >= hi) return 0;
+    return ((1u << hi) - 1u) & ~((1u << lo) - 1u);
+}
+
+static inline dw_f32x16 dw_f32_window(const float *row, ptrdiff_t start, size_t n) {
+    return (dw_f32x16)_mm512_maskz_loadu_ps((__mmask16)dw_window_bits(start, n, 16), row + start);
+}
+static inline void dw_f32_store_partial(float *p, dw_f32x16 v, size_t n) {
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), (__m512)v);
+}
+static inline dw_f64x8 dw_f64_window(const double *row, ptrdiff_t start, size_t n) {
+    return (dw_f64x8)_mm512_maskz_loadu_pd((__mmask8)dw_window_bits(start, n, 8), row + start);
+}
+static inline void dw_f64_store_partial(double *p, dw_f64x8 v, size_t n) {
+    _mm512_mask_storeu_pd(p, (__mmask8)((1u << n) - 1u), (__m512d)v);
+}
+
+#define DW_ISA avx512f
+
+#define DW_T float
+#define DW_SFX f32
+#define DW_EPILOGUE fc_f32_epilogue
+#define DW_VL 16
+#define DW_VEC dw_f32x16
+#define DW_VMIN(a, b) ((dw_f32x16)_mm512_min_ps((__m512)(a), (__m512)(b)))
+#define DW_VMAX(a, b) ((dw_f32x16)_mm512_max_ps((__m512)(a), (__m512)(b)))
+#define DW_LOAD_WINDOW dw_f32_window
+#define DW_STORE_PARTIAL dw_f32_store_partial
+#define DW_EVENS ((dw_i32x16){0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30})
+#define DW_ODDS ((dw_i32x16){1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31})
+#include "dwconv/dwconv-template.h"
+
+#define DW_T double
+#define DW_SFX f64
+#define DW_EPILOGUE fc_f64_epilogue
+#define DW_VL 8
+#define DW_VEC dw_f64x8
+#define DW_VMIN(a, b) ((dw_f64x8)_mm512_min_pd((__m512d)(a), (__m512d)(b)))
+#define DW_VMAX(a, b) ((dw_f64x8)_mm512_max_pd((__m512d)(a), (__m512d)(b)))
+#define DW_LOAD_WINDOW dw_f64_window
+#define DW_STORE_PARTIAL dw_f64_store_partial
+#define DW_EVENS ((dw_i64x8){0, 2, 4, 6, 8, 10, 12, 14})
+#define DW_ODDS ((dw_i64x8){1, 3, 5, 7, 9, 11, 13, 15})
+#include "dwconv/dwconv-template.h"

@@ -1,0 +1,167 @@
+"""Depthwise conv2d (groups == in_channels) against fastconv.reference.conv2d, under every ISA.
+
+Cases are named by their relation to the vector width (16 float32 lanes on AVX-512, 8 on
+AVX2): channels and widths 1, 15, 16, 17, 33 straddle one and two vectors, so row tails,
+border vectors and the stride-2 deinterleave are all crossed. Outputs start as NaN, so an
+element a kernel forgets to write fails the comparison.
+"""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fastconv
+from fastconv import reference
+
+from conftest import assert_close, nan_filled
+
+DTYPES = [np.float32, np.float64]
+
+
+def run_case(dtype, *, batch=1, channels=3, multiplier=1, size=(9, 10), kernel=(3, 3), stride=1, padding=1,
+             dilation=1, bias=True, activation=None, residual=False, seed=0):
+    rng = np.random.default_rng(seed)
+    h, w = size
+    x = rng.standard_normal((batch, channels, h, w)).astype(dtype)
+    weight = rng.standard_normal((channels * multiplier, 1) + tuple(kernel)).astype(dtype)
+    b = rng.standard_normal(channels * multiplier).astype(dtype) if bias else None
+    expected_shape = reference.conv2d(x, weight, b, stride, padding, dilation, channels).shape
+    res = rng.standard_normal(expected_shape).astype(dtype) if residual else None
+    expected = reference.conv2d(x, weight, b, stride, padding, dilation, channels, activation=activation,
+                                residual=res)
+    out = nan_filled(expected.shape, dtype)
+    got = fastconv.conv2d(x, weight, b, stride, padding, dilation, channels, out=out, activation=activation,
+                          residual=res)
+    assert got is out
+    assert_close(out, expected, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("channels", [1, 15, 16, 17, 33], ids=lambda c: f"c{c}")
+def test_channels(isa, dtype, channels):
+    run_case(dtype, channels=channels, size=(7, 9))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("width", [1, 15, 16, 17, 33], ids=lambda w: f"w{w}")
+@pytest.mark.parametrize("shape", [(3, 1), (3, 2), (5, 1), (5, 2)], ids=lambda s: f"{s[0]}x{s[0]}s{s[1]}")
+def test_specialized_widths(isa, dtype, width, shape):
+    """The 3x3 and 5x5 kernels at stride 1 and 2, 'same'-style padding, rows of every tail."""
+    k, s = shape
+    run_case(dtype, channels=2, size=(width + 2, width), kernel=(k, k), stride=s, padding=k // 2)
+
+
+@pytest.mark.parametrize("height", [1, 15, 16, 17, 33], ids=lambda h: f"h{h}")
+def test_heights(isa, height):
+    run_case(np.float32, channels=2, size=(height, 12), kernel=(3, 3), padding=1)
+
+
+@pytest.mark.parametrize("kernel", [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (6, 6), (7, 7), (1, 7), (7, 1),
+                                    (2, 5), (3, 1), (1, 3), (4, 6)], ids=lambda k: f"{k[0]}x{k[1]}")
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_kernel_sizes(isa, dtype, kernel):
+    run_case(dtype, channels=3, size=(13, 19), kernel=kernel, padding=(kernel[0] // 2, kernel[1] // 2))
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3, (1, 2), (3, 1), (2, 3)], ids=str)
+@pytest.mark.parametrize("kernel", [(3, 3), (5, 5), (2, 4)], ids=lambda k: f"{k[0]}x{k[1]}")
+def test_strides(isa, stride, kernel):
+    run_case(np.float32, channels=3, size=(17, 35), kernel=kernel, stride=stride, padding=1)
+
+
+@pytest.mark.parametrize("dilation", [1, 2, 3, (1, 3), (2, 1)], ids=str)
+@pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_dilation(isa, dtype, dilation, stride):
+    run_case(dtype, channels=2, size=(16, 33), kernel=(3, 3), stride=stride, dilation=dilation, padding=2)
+
+
+@pytest.mark.parametrize("multiplier", [1, 2, 3], ids=lambda m: f"m{m}")
+@pytest.mark.parametrize("shape", [(3, 1), (3, 2), (5, 1), (4, 3)], ids=lambda s: f"k{s[0]}s{s[1]}")
+def test_multiplier(isa, multiplier, shape):
+    k, s = shape
+    run_case(np.float32, channels=5, multiplier=multiplier, size=(11, 17), kernel=(k, k), stride=s,
+             padding=k // 2)
+
+
+@pytest.mark.parametrize("padding", [0, ((0, 2), (1, 0)), ((2, 0), (0, 3)), ((1, 1), (3, 2)), "same", "valid",
+                                     ((4, 4), (5, 5))], ids=str)
+@pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
+def test_padding(isa, padding, stride):
+    if padding == "same" and stride != 1:
+        pytest.skip("'same' needs stride 1")
+    run_case(np.float32, channels=2, size=(10, 18), kernel=(3, 4), stride=stride, padding=padding)
+
+
+@pytest.mark.parametrize("batch", [1, 3], ids=lambda b: f"n{b}")
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_batch(isa, dtype, batch):
+    run_case(dtype, batch=batch, channels=4, multiplier=2, size=(12, 20), kernel=(3, 3), stride=2)
+
+
+@pytest.mark.parametrize("activation", [None, "relu", "relu6", ("leaky_relu", 0.1), "prelu", ("clamp", (-0.5, 1.0))],
+                         ids=str)
+@pytest.mark.parametrize("residual", [False, True], ids=["plain", "residual"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_epilogue(isa, dtype, activation, residual):
+    channels, multiplier = 3, 2
+    if activation == "prelu":
+        activation = ("prelu", np.linspace(0.05, 0.3, channels * multiplier))
+    # 2 x width 21 on AVX-512: a full vector, a partial one; stride 1 and kernel 3 (specialized).
+    run_case(dtype, batch=2, channels=channels, multiplier=multiplier, size=(6, 21), kernel=(3, 3),
+             activation=activation, residual=residual)
+    run_case(dtype, channels=channels, multiplier=multiplier, size=(9, 70), kernel=(4, 2), stride=(1, 2),
+             activation=activation, residual=residual, bias=False)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_out_channel_slice(isa, dtype):
+    """out= a channel slice of a bigger buffer (a concatenation's part); the rest untouched."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 4, 15, 17)).astype(dtype)
+    weight = rng.standard_normal((8, 1, 3, 3)).astype(dtype)
+    bias = rng.standard_normal(8).astype(dtype)
+    buf = nan_filled((2, 13, 8, 9), dtype)
+    got = fastconv.conv2d(x, weight, bias, stride=2, padding=1, groups=4, out=buf[:, 3:11], activation="relu")
+    assert got.base is buf or np.shares_memory(got, buf)
+    assert_close(buf[:, 3:11], reference.conv2d(x, weight, bias, 2, 1, 1, 4, activation="relu"), dtype)
+    assert np.isnan(buf[:, :3]).all() and np.isnan(buf[:, 11:]).all()
+
+
+def test_threads_split_rows():
+    """Few planes and 2 threads: planes are split into row blocks, with the same result."""
+    previous = fastconv.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            fastconv.set_num_threads(threads)
+            run_case(np.float32, channels=1, size=(37, 40), kernel=(5, 5), stride=1, padding=2)
+            run_case(np.float32, batch=2, channels=3, size=(9, 40), kernel=(3, 3), stride=2, padding=1)
+    finally:
+        fastconv.set_num_threads(previous)
+
+
+def test_matches_dense_path():
+    """groups == in_channels == 1 (a 1-channel dense conv) routes here and agrees with the reference."""
+    run_case(np.float64, channels=1, multiplier=4, size=(8, 8), kernel=(3, 3), padding=1)
+
+
+def test_large_kernel_uses_workspace_tables(isa):
+    """Kernels wider than the register-resident limit (8 taps) and a long dilated ring."""
+    run_case(np.float32, channels=2, size=(30, 41), kernel=(9, 11), padding=(4, 5), dilation=(2, 1))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_configs(isa, data):
+    kh, kw = data.draw(st.integers(1, 7), "kh"), data.draw(st.integers(1, 7), "kw")
+    sh, sw = data.draw(st.integers(1, 3), "sh"), data.draw(st.integers(1, 3), "sw")
+    dh, dw = data.draw(st.integers(1, 3), "dh"), data.draw(st.integers(1, 3), "dw")
+    pads = [data.draw(st.integers(0, 4), f"pad{i}") for i in range(4)]
+    h = data.draw(st.integers(max(1, dh * (kh - 1) + 1 - pads[0] - pads[1]), 24), "h")
+    w = data.draw(st.integers(max(1, dw * (kw - 1) + 1 - pads[2] - pads[3]), 40), "w")
+    run_case(data.draw(st.sampled_from(DTYPES), "dtype"), batch=data.draw(st.integers(1, 2), "batch"),
+             channels=data.draw(st.integers(1, 5), "channels"), multiplier=data.draw(st.integers(1, 3), "mult"),
+             size=(h, w), kernel=(kh, kw), stride=(sh, sw), padding=((pads[0], pads[1]), (pads[2], pads[3])),
+             dilation=(dh, dw), bias=data.draw(st.booleans(), "bias"),
+             activation=data.draw(st.sampled_from([None, "relu6", ("leaky_relu", 0.2)]), "act"),
+             residual=data.draw(st.booleans(), "residual"), seed=data.draw(st.integers(0, 100), "seed"))
