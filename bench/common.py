@@ -53,10 +53,17 @@ def ort_session(model_bytes, threads=THREADS):
     return ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
 
 
+def load_average():
+    """The machine's 1-minute load average, or None where the OS has none: on a shared
+    machine, it tells whether the threads had their cores while a benchmark ran."""
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+
+
 def record(benchmark, fn, *, impl, group, flops=None, nbytes=None, rounds=None):
     """Times ``fn`` and stores what compare.py needs; returns fn's result."""
     benchmark.group = group
-    benchmark.extra_info.update(impl=impl, flops=flops, nbytes=nbytes, threads=THREADS)
+    benchmark.extra_info.update(impl=impl, flops=flops, nbytes=nbytes, threads=THREADS,
+                                load_average=load_average())
     if rounds is None:
         return benchmark(fn)
     return benchmark.pedantic(fn, rounds=rounds, warmup_rounds=1)

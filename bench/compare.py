@@ -66,6 +66,7 @@ def load_records(json_path):
             "flops": extra.get("flops"),
             "nbytes": extra.get("nbytes"),
             "threads": extra.get("threads"),
+            "load_average": extra.get("load_average"),
         })
     return report, records
 
@@ -140,8 +141,10 @@ def format_report(report, records, stat):
     commit = report.get("commit_info", {})
     cpu = report.get("machine_info", {}).get("cpu", {}).get("brand_raw", "unknown CPU")
     threads = ", ".join(str(t) for t in _ordered_unique(r["threads"] for r in records))
+    loads = [r["load_average"] for r in records if r["load_average"] is not None]
+    load = f"  load average: {min(loads):.1f}-{max(loads):.1f}" if loads else ""
     lines = [f"{report.get('datetime', '')[:19]}  commit {commit.get('id', '?')[:10]}"
-             f"{' (dirty)' if commit.get('dirty') else ''}  {cpu}  threads: {threads}  "
+             f"{' (dirty)' if commit.get('dirty') else ''}  {cpu}  threads: {threads}{load}  "
              f"stat: {stat} of rounds",
              f"Throughput per implementation; `{SUBJECT} / peer` = peer time / {SUBJECT} time "
              f"(> 1: {SUBJECT} is faster)."]
