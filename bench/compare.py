@@ -129,12 +129,15 @@ def family_table(records, stat):
 def markdown_table(header, rows):
     widths = [max(len(line[i]) for line in [header] + rows) for i in range(len(header))]
 
-    def line(cells, pad):
-        return "| " + " | ".join(pad(cell, width) for cell, width in zip(cells, widths)) + " |"
+    def line(cells, align_numbers):
+        # The first column holds names (left); the others numbers (right, as the rule says).
+        padded = [cells[0].ljust(widths[0])] + [
+            cell.rjust(width) if align_numbers else cell.ljust(width)
+            for cell, width in zip(cells[1:], widths[1:])]
+        return "| " + " | ".join(padded) + " |"
 
     rule = "|" + "|".join(["-" * (widths[0] + 2)] + ["-" * (w + 1) + ":" for w in widths[1:]]) + "|"
-    return "\n".join([line(header, str.ljust), rule]
-                     + [line(row, lambda c, w: c.ljust(w) if c is row[0] else c.rjust(w)) for row in rows])
+    return "\n".join([line(header, False), rule] + [line(row, True) for row in rows])
 
 
 def format_report(report, records, stat):
@@ -163,6 +166,8 @@ def main(argv=None):
     parser.add_argument("--json", type=Path, help="read this pytest-benchmark JSON instead of running")
     parser.add_argument("--save-json", type=Path, help="keep the run's pytest-benchmark JSON here")
     args, pytest_args = parser.parse_known_args(argv)
+    if args.json and pytest_args:
+        parser.error(f"--json reads an earlier run; pytest arguments {pytest_args} would be ignored")
 
     exit_code = 0
     if args.json:
