@@ -180,6 +180,10 @@ static void conv_tap_offsets(const fc_conv2d_shape *s, const conv_layout *l, ptr
 static size_t conv_tile_runs(const fc_conv2d_shape *s, const conv_layout *l, size_t oh0, size_t band_pixels,
                              size_t q0, size_t nr, fc_tile_run *runs) {
     const size_t end = q0 + nr < band_pixels ? q0 + nr : band_pixels;
+    if (l->row_width == s->out_width) { /* no dropped columns: the band is one run */
+        runs[0] = (fc_tile_run){0, end - q0, oh0 * s->out_width + q0};
+        return 1;
+    }
     size_t count = 0;
     for (size_t q = q0; q < end;) {
         const size_t r = q / l->row_width, ow = q % l->row_width;
