@@ -66,6 +66,12 @@ def prepare_fastconv(x, weight, bias, *, stride, padding, dilation, groups):
     return lambda: fastconv.conv2d(x, weight, bias, stride, padding, dilation, groups)
 
 
+def prepare_fastconv_plan(x, weight, bias, *, stride, padding, dilation, groups):
+    """A prepacked fastconv.Conv2d, built once like an ONNX Runtime session."""
+    plan = fastconv.Conv2d(weight, bias, stride, padding, dilation, groups)
+    return lambda: plan(x)
+
+
 def prepare_numpy_im2col(x, weight, bias, *, stride, padding, dilation, groups):
     return lambda: numpy_im2col_conv2d(x, weight, bias, stride, padding, dilation, groups)
 
@@ -128,6 +134,7 @@ def prepare_onnxruntime(x, weight, bias, *, stride, padding, dilation, groups):
 
 IMPLEMENTATIONS = {
     "fastconv": prepare_fastconv,
+    "fastconv-plan": prepare_fastconv_plan,
     "numpy-im2col": prepare_numpy_im2col,
     "reference": prepare_reference,
     "torch": prepare_torch,

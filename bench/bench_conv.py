@@ -11,7 +11,7 @@ import common
 from baselines import IMPLEMENTATIONS
 from shapes import CONV_SHAPES, CONV_SHAPES_FLOAT64
 
-FLOAT32_IMPLS = ("fastconv", "numpy-im2col", "torch", "onnxruntime", "reference")
+FLOAT32_IMPLS = ("fastconv", "fastconv-plan", "numpy-im2col", "torch", "onnxruntime", "reference")
 FLOAT64_IMPLS = ("fastconv", "numpy-im2col")  # torch and onnxruntime convs are float32 on CPU here
 
 # The reference loops in float64 over the kernel taps (~5 GFLOP/s at best): timing it on

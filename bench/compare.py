@@ -21,7 +21,7 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
-SUBJECT = "fastconv"  # the implementation every ratio column divides by
+SUBJECT = "fastconv"  # the default implementation every ratio column divides by
 STATS = ("median", "min", "mean")
 
 
@@ -79,7 +79,7 @@ def geometric_mean(values):
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
-def family_table(records, stat):
+def family_table(records, stat, subject=SUBJECT):
     """(unit, header, rows) of one family: rows of cells as strings, the last row the
     geometric mean of each ratio column."""
     # GFLOP/s when every record counts flops, else GB/s when every one counts bytes, else time.
@@ -94,8 +94,8 @@ def family_table(records, stat):
     amount = {(r["row"], r["impl"]): r[work] for r in records} if work else {}
     row_names = _ordered_unique(r["row"] for r in records)
     impls = _ordered_unique(r["impl"] for r in records)
-    impls.sort(key=lambda impl: impl != SUBJECT)  # stable: the subject first, peers as they ran
-    peers = [impl for impl in impls if impl != SUBJECT] if SUBJECT in impls else []
+    impls.sort(key=lambda impl: impl != subject)  # stable: the subject first, peers as they ran
+    peers = [impl for impl in impls if impl != subject] if subject in impls else []
 
     def cell(row, impl):
         if (row, impl) not in seconds:
@@ -108,8 +108,8 @@ def family_table(records, stat):
     for row in row_names:
         cells = [row] + [cell(row, impl) for impl in impls]
         for peer in peers:
-            if (row, SUBJECT) in seconds and (row, peer) in seconds:
-                ratio = seconds[row, peer] / seconds[row, SUBJECT]
+            if (row, subject) in seconds and (row, peer) in seconds:
+                ratio = seconds[row, peer] / seconds[row, subject]
                 ratios[peer].append(ratio)
                 cells.append(f"{ratio:.2f}")
             else:
@@ -122,7 +122,7 @@ def family_table(records, stat):
             text = f"{geometric_mean(values):.2f}" if values else "-"
             means.append(text if len(values) in (0, len(row_names)) else f"{text} (n={len(values)})")
         rows.append(["geometric mean"] + [""] * len(impls) + means)
-    header = ["shape"] + impls + [f"{SUBJECT} / {peer}" for peer in peers]
+    header = ["shape"] + impls + [f"{subject} / {peer}" for peer in peers]
     return unit, header, rows
 
 
@@ -140,7 +140,7 @@ def markdown_table(header, rows):
     return "\n".join([line(header, False), rule] + [line(row, True) for row in rows])
 
 
-def format_report(report, records, stat):
+def format_report(report, records, stat, subject=SUBJECT):
     commit = report.get("commit_info", {})
     cpu = report.get("machine_info", {}).get("cpu", {}).get("brand_raw", "unknown CPU")
     threads = ", ".join(str(t) for t in _ordered_unique(r["threads"] for r in records))
@@ -149,10 +149,10 @@ def format_report(report, records, stat):
     lines = [f"{report.get('datetime', '')[:19]}  commit {commit.get('id', '?')[:10]}"
              f"{' (dirty)' if commit.get('dirty') else ''}  {cpu}  threads: {threads}{load}  "
              f"stat: {stat} of rounds",
-             f"Throughput per implementation; `{SUBJECT} / peer` = peer time / {SUBJECT} time "
-             f"(> 1: {SUBJECT} is faster)."]
+             f"Throughput per implementation; `{subject} / peer` = peer time / {subject} time "
+             f"(> 1: {subject} is faster)."]
     for family in _ordered_unique(r["family"] for r in records):
-        unit, header, rows = family_table([r for r in records if r["family"] == family], stat)
+        unit, header, rows = family_table([r for r in records if r["family"] == family], stat, subject)
         lines += ["", f"### {family} ({unit})", "", markdown_table(header, rows)]
     return "\n".join(lines)
 
@@ -165,6 +165,8 @@ def main(argv=None):
                         help="which statistic of the rounds to compare (default: median)")
     parser.add_argument("--json", type=Path, help="read this pytest-benchmark JSON instead of running")
     parser.add_argument("--save-json", type=Path, help="keep the run's pytest-benchmark JSON here")
+    parser.add_argument("--subject", default=SUBJECT,
+                        help=f"the implementation the ratios divide by (default: {SUBJECT}; e.g. fastconv-plan)")
     args, pytest_args = parser.parse_known_args(argv)
     if args.json and pytest_args:
         parser.error(f"--json reads an earlier run; pytest arguments {pytest_args} would be ignored")
@@ -181,7 +183,7 @@ def main(argv=None):
     if not records:
         print("no benchmark results", file=sys.stderr)
         return exit_code or 1
-    print(format_report(report, records, args.stat))
+    print(format_report(report, records, args.stat, args.subject))
     if exit_code:
         print(f"\npytest exited with {exit_code}: some benchmarks failed or were not run (see above)",
               file=sys.stderr)
