@@ -185,10 +185,12 @@ def check_bias(bias, out_channels, dtype):
     return bias
 
 
-def run_conv2d(geometry, x, weight, bias, slope, lower, upper, residual, out, packed=None, packed_channels=0):
+def run_conv2d(geometry, x, weight, bias, slope, lower, upper, residual, out, packed=None, packed_channels=0,
+               scale=None):
     """Checks residual and out against the geometry and runs the kernel; every other
     argument is already validated and cast to x's dtype. ``packed``: weights a plan packed
-    for transposed tiles of ``packed_channels`` channels (see Conv2d)."""
+    for transposed tiles of ``packed_channels`` channels (see Conv2d). ``scale``: per output
+    channel, multiplies the convolution before the bias (not for depthwise layers)."""
     dtype = x.dtype
     if residual is not None:
         residual = as_input(residual, "residual", ndim=4, dtype=dtype)
@@ -203,6 +205,6 @@ def run_conv2d(geometry, x, weight, bias, slope, lower, upper, residual, out, pa
         if geometry.is_depthwise:
             _ext.dwconv2d(geometry.c_shape(), x, weight, out, bias, slope, residual_flat, lower, upper)
         else:
-            _ext.conv2d(geometry.c_shape(), x, weight, packed, packed_channels, out, bias, slope, residual_flat,
-                        lower, upper)
+            _ext.conv2d(geometry.c_shape(), x, weight, packed, packed_channels, out, scale, bias, slope,
+                        residual_flat, lower, upper)
     return out

@@ -11,6 +11,7 @@ cdef extern from "common.h":
         ptrdiff_t residual_row_stride
         float min
         float max
+        const float *scale
     ctypedef struct fc_f64_epilogue:
         const double *bias
         const double *slope
@@ -18,6 +19,7 @@ cdef extern from "common.h":
         ptrdiff_t residual_row_stride
         double min
         double max
+        const double *scale
 
 cdef extern from "dispatch.h":
     int fc_cpu_best_isa()

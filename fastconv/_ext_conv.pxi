@@ -34,19 +34,21 @@ cdef inline fc_conv2d_output_layout output_layout(real[:, :, :, :] out) noexcept
     return layout
 
 
-cdef inline fc_f32_epilogue f32_epilogue(const float[::1] bias, const float[::1] slope, const float[::1] residual,
-                                         double lower, double upper) noexcept nogil:
+cdef inline fc_f32_epilogue f32_epilogue(const float[::1] scale, const float[::1] bias, const float[::1] slope,
+                                         const float[::1] residual, double lower, double upper) noexcept nogil:
     cdef fc_f32_epilogue ep
-    ep.bias, ep.slope, ep.residual = data_or_null(bias), data_or_null(slope), data_or_null(residual)
+    ep.scale, ep.bias = data_or_null(scale), data_or_null(bias)
+    ep.slope, ep.residual = data_or_null(slope), data_or_null(residual)
     ep.residual_row_stride = 0
     ep.min, ep.max = <float>lower, <float>upper
     return ep
 
 
-cdef inline fc_f64_epilogue f64_epilogue(const double[::1] bias, const double[::1] slope, const double[::1] residual,
-                                         double lower, double upper) noexcept nogil:
+cdef inline fc_f64_epilogue f64_epilogue(const double[::1] scale, const double[::1] bias, const double[::1] slope,
+                                         const double[::1] residual, double lower, double upper) noexcept nogil:
     cdef fc_f64_epilogue ep
-    ep.bias, ep.slope, ep.residual = data_or_null(bias), data_or_null(slope), data_or_null(residual)
+    ep.scale, ep.bias = data_or_null(scale), data_or_null(bias)
+    ep.slope, ep.residual = data_or_null(slope), data_or_null(residual)
     ep.residual_row_stride = 0
     ep.min, ep.max = lower, upper
     return ep
@@ -58,6 +60,7 @@ def conv2d(dict shape,
            const real[::1] packed,  # None, or weight packed for `packed_channels`-wide transposed tiles
            size_t packed_channels,
            real[:, :, :, :] out,  # OUT: planes C-contiguous (checked in Python); may be a channel slice
+           const real[::1] scale,
            const real[::1] bias,
            const real[::1] slope,
            const real[::1] residual,  # flattened C-contiguous array of out's shape
@@ -69,11 +72,11 @@ def conv2d(dict shape,
     cdef fc_f64_epilogue ep64
     with nogil:
         if real is float:
-            ep32 = f32_epilogue(bias, slope, residual, lower, upper)
+            ep32 = f32_epilogue(scale, bias, slope, residual, lower, upper)
             status = fc_f32_conv2d(&s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], data_or_null(packed), packed_channels,
                                    &out[0, 0, 0, 0], layout, &ep32)
         else:
-            ep64 = f64_epilogue(bias, slope, residual, lower, upper)
+            ep64 = f64_epilogue(scale, bias, slope, residual, lower, upper)
             status = fc_f64_conv2d(&s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], data_or_null(packed), packed_channels,
                                    &out[0, 0, 0, 0], layout, &ep64)
     check_status(status)

@@ -25,13 +25,9 @@ def dwconv2d(dict shape,
     cdef fc_f64_epilogue ep64
     with nogil:
         if real is float:
-            ep32.bias, ep32.slope, ep32.residual = data_or_null(bias), data_or_null(slope), data_or_null(residual)
-            ep32.residual_row_stride = 0
-            ep32.min, ep32.max = <float>lower, <float>upper
+            ep32 = f32_epilogue(None, bias, slope, residual, lower, upper)
             status = fc_f32_dwconv2d(&s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &out[0, 0, 0, 0], layout, &ep32)
         else:
-            ep64.bias, ep64.slope, ep64.residual = data_or_null(bias), data_or_null(slope), data_or_null(residual)
-            ep64.residual_row_stride = 0
-            ep64.min, ep64.max = lower, upper
+            ep64 = f64_epilogue(None, bias, slope, residual, lower, upper)
             status = fc_f64_dwconv2d(&s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &out[0, 0, 0, 0], layout, &ep64)
     check_status(status)

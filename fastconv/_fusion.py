@@ -3,7 +3,7 @@ call, and prepacked plans (Conv2d) that do all argument work once."""
 import numpy as np
 
 from . import _ext
-from ._conv import check_bias, conv2d, conv_geometry, parse_activation, run_conv2d
+from ._conv import check_bias, conv_geometry, parse_activation, run_conv2d
 from ._validation import as_input
 
 _BN_FIELDS = ("gamma", "beta", "running_mean", "running_var")
@@ -14,8 +14,8 @@ def fold_batchnorm(weight, bias, gamma, beta, running_mean, running_var, eps=1e-
 
     ``bn(conv(x, weight, bias))`` equals ``conv(x, weight', bias')`` with
     ``scale = gamma / sqrt(running_var + eps)``, ``weight' = weight * scale`` (per output
-    channel) and ``bias' = (bias - running_mean) * scale + beta``. The algebra is done in
-    float64 and the results cast to the weight's dtype (float32 for float16/integer).
+    channel) and ``bias' = (bias - running_mean) * scale + beta``. scale and bias' are
+    computed in float64; the results have the weight's dtype (float32 for float16/integer).
 
     Parameters
     ----------
@@ -29,12 +29,17 @@ def fold_batchnorm(weight, bias, gamma, beta, running_mean, running_var, eps=1e-
     (weight', bias') : ndarrays of the weight's dtype
     """
     weight = as_input(weight, "weight", ndim=4)
-    cout = weight.shape[0]
+    scale, shift = _batchnorm_affine(weight.shape[0], bias, gamma, beta, running_mean, running_var, eps)
+    return weight * scale.astype(weight.dtype)[:, None, None, None], shift.astype(weight.dtype)
+
+
+def _batchnorm_affine(channels, bias, gamma, beta, running_mean, running_var, eps):
+    """(scale, shift), float64, such that bn(y + bias) = y * scale + shift, per channel."""
     params = {}
     for name, value in zip(_BN_FIELDS, (gamma, beta, running_mean, running_var)):
         params[name] = as_input(value, name, ndim=1, dtype=np.float64)
-        if params[name].shape != (cout,):
-            raise ValueError(f"{name} must have shape ({cout},) (one per output channel), got {params[name].shape}")
+        if params[name].shape != (channels,):
+            raise ValueError(f"{name} must have shape ({channels},) (one per output channel), got {params[name].shape}")
     if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, (int, float, np.floating, np.integer)):
         raise TypeError(f"eps must be a real number, got {eps!r}")
     if not eps >= 0:
@@ -43,23 +48,28 @@ def fold_batchnorm(weight, bias, gamma, beta, running_mean, running_var, eps=1e-
     if np.any(variance <= 0):
         raise ValueError("running_var + eps must be > 0 for every channel")
     scale = params["gamma"] / np.sqrt(variance)
-    bias64 = np.zeros(cout) if bias is None else as_input(bias, "bias", ndim=1, dtype=np.float64)
-    if bias64.shape != (cout,):
-        raise ValueError(f"bias must have shape ({cout},), got {bias64.shape}")
-    folded_weight = (weight.astype(np.float64) * scale[:, None, None, None]).astype(weight.dtype)
-    folded_bias = ((bias64 - params["running_mean"]) * scale + params["beta"]).astype(weight.dtype)
-    return folded_weight, folded_bias
+    bias64 = np.zeros(channels) if bias is None else as_input(bias, "bias", ndim=1, dtype=np.float64)
+    if bias64.shape != (channels,):
+        raise ValueError(f"bias must have shape ({channels},), got {bias64.shape}")
+    return scale, (bias64 - params["running_mean"]) * scale + params["beta"]
 
 
 def conv_bn_act(x, weight, gamma, beta, running_mean, running_var, bias=None, eps=1e-5, stride=1, padding=0,
                 dilation=1, groups=1, activation="relu", residual=None, out=None):
-    """``activation(bn(conv2d(x, weight, bias)) + residual)`` in one pass: the BatchNorm is
-    folded into the weights, the residual and the activation applied in the kernel's
-    epilogue. Arguments as ``conv2d`` and ``fold_batchnorm``; x's dtype rules apply."""
+    """``activation(bn(conv2d(x, weight, bias)) + residual)`` in one pass over the output:
+    the BatchNorm is applied as a per-channel scale and shift in the kernel's epilogue (so
+    the weights are read as they are, not rewritten on every call), then the residual and
+    the activation. Arguments as ``conv2d`` and ``fold_batchnorm``; x's dtype rules apply.
+    To fold the BatchNorm into the weights once, use ``Conv2d(..., bn=...)``."""
     x = as_input(x, "x", ndim=4)
-    folded_weight, folded_bias = fold_batchnorm(weight, bias, gamma, beta, running_mean, running_var, eps)
-    return conv2d(x, folded_weight, folded_bias, stride, padding, dilation, groups, out=out,
-                  activation=activation, residual=residual)
+    weight = as_input(weight, "weight", ndim=4, dtype=x.dtype)
+    geometry = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
+    scale, shift = _batchnorm_affine(geometry.out_channels, bias, gamma, beta, running_mean, running_var, eps)
+    scale, shift = scale.astype(x.dtype), shift.astype(x.dtype)
+    slope, lower, upper = parse_activation(activation, geometry.out_channels, x.dtype)
+    if geometry.is_depthwise:  # those kernels take no scale; their weights are tiny to fold
+        return run_conv2d(geometry, x, weight * scale[:, None, None, None], shift, slope, lower, upper, residual, out)
+    return run_conv2d(geometry, x, weight, shift, slope, lower, upper, residual, out, scale=scale)
 
 
 class Conv2d:

@@ -13,10 +13,12 @@
 #define FC_ALIGN 64
 
 /* What happens to an output tile while it is still in registers, in this order:
- *   v = acc + bias[row] + residual[row][col]
+ *   v = acc * scale[row] + bias[row] + residual[row][col]
  *   v = v < 0 ? v * slope[row] : v          (LeakyReLU / PReLU)
  *   v = min(max(v, min), max)               (ReLU, ReLU6, clamp)
- * Every pointer may be NULL; min = -inf, max = +inf disable the clamp.
+ * Every pointer may be NULL; min = -inf, max = +inf disable the clamp. `scale` (a BatchNorm
+ * applied in the epilogue instead of folded into the weights) is last so that positional
+ * initializers leave it NULL; the depthwise kernels do not apply it (their callers fold).
  * Pointers refer to the first row/column of the tile or operator they are given to. */
 #define FC_DEFINE_EPILOGUE(T, name)                                                         \
     typedef struct {                                                                        \
@@ -25,6 +27,7 @@
         const T *residual;                                                                  \
         ptrdiff_t residual_row_stride;                                                      \
         T min, max;                                                                         \
+        const T *scale;                                                                     \
     } name
 
 FC_DEFINE_EPILOGUE(float, fc_f32_epilogue);

@@ -175,3 +175,12 @@ def test_plan_packs_again_after_an_isa_change():
             assert_close(plan(x), expected, np.float32)
     finally:
         fastconv.set_isa(previous)
+
+
+@pytest.mark.parametrize("groups,cout", [(6, 6), (6, 12), (2, 8)], ids=["depthwise", "depthwise-x2", "grouped"])
+def test_conv_bn_act_grouped(isa, groups, cout):
+    x, w = make((2, 6, 11, 9)), make((cout, 6 // groups, 3, 3), seed=1)
+    params = bn_params(cout)
+    expected = reference.conv_bn_act(x, w, *params, stride=(2, 1), padding=1, groups=groups, activation="relu6")
+    result = fastconv.conv_bn_act(x, w, *params, stride=(2, 1), padding=1, groups=groups, activation="relu6")
+    assert_close(result, expected, np.float32)

@@ -54,10 +54,11 @@ void GEMM_NAME(size_t mr, size_t kc, const GEMM_T *restrict a, size_t a_row_stri
         out += runs[0].offset;
 #pragma GCC unroll 64
         for (size_t i = 0; i < GEMM_MR; i++) {
-            const GEMM_T bias = ep && ep->bias ? ep->bias[i] : 0;
+            const GEMM_T bias = ep && ep->bias ? ep->bias[i] : 0, scale = ep && ep->scale ? ep->scale[i] : 1;
 #pragma GCC unroll 64
             for (size_t v = 0; v < GEMM_NV; v++)
-                *(GEMM_VEC *)(out + i * out_row_stride + v * GEMM_VL) = GEMM_VMIN(GEMM_VMAX(acc[i][v] + bias, lo), hi);
+                *(GEMM_VEC *)(out + i * out_row_stride + v * GEMM_VL) =
+                    GEMM_VMIN(GEMM_VMAX(acc[i][v] * scale + bias, lo), hi);
         }
         return;
     }
@@ -72,6 +73,10 @@ void GEMM_NAME(size_t mr, size_t kc, const GEMM_T *restrict a, size_t a_row_stri
     for (size_t i = 0; i < mr; i++) {
         GEMM_T *restrict row = tile[i], *restrict out_row = out + i * out_row_stride;
         if (ep) {
+            if (ep->scale) {
+                const GEMM_T scale = ep->scale[i];
+                for (size_t j = 0; j < GEMM_NR; j++) row[j] *= scale;
+            }
             if (ep->bias) {
                 const GEMM_T bias = ep->bias[i];
                 for (size_t j = 0; j < GEMM_NR; j++) row[j] += bias;

@@ -38,6 +38,8 @@ void GEMM_NAME(size_t mr, size_t nc, size_t kc, const GEMM_T *restrict a, const 
     if (ep) {
         for (size_t i = 0; i < mr; i++) {
             GEMM_T *restrict row = tile[i];
+            if (ep->scale)
+                for (size_t c = 0; c < nc; c++) row[c] *= ep->scale[c];
             if (ep->bias)
                 for (size_t c = 0; c < nc; c++) row[c] += ep->bias[c];
             if (ep->residual)

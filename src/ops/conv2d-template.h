@@ -85,6 +85,7 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
         const size_t rows = cout_g - row0 < rows_per_panel ? cout_g - row0 : rows_per_panel;
         CONV_EPILOGUE ep = *band->ep;
         ep.bias = ep.bias ? ep.bias + row0 : NULL;
+        ep.scale = ep.scale ? ep.scale + row0 : NULL;
         ep.slope = ep.slope ? ep.slope + row0 : NULL;
         ep.residual = ep.residual ? ep.residual + row0 * pixels : NULL;
         ep.residual_row_stride = (ptrdiff_t)pixels;
@@ -252,6 +253,7 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
             }
             CONV_EPILOGUE group_ep = *ep;
             group_ep.bias = ep->bias ? ep->bias + g * cout_g : NULL;
+            group_ep.scale = ep->scale ? ep->scale + g * cout_g : NULL;
             group_ep.slope = ep->slope ? ep->slope + g * cout_g : NULL;
             group_ep.residual = ep->residual ? ep->residual + (n * s->out_channels + g * cout_g) * pixels : NULL;
             const CONV_FN(_band) band = {
