@@ -36,7 +36,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m fastconv", description=__doc__)
     parser.add_argument("--size", type=int, default=112, help="input height and width (default 112)")
     parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=10, help="timed calls per layer; the best is shown")
     args = parser.parse_args(argv)
 
     fastconv.show_config()
