@@ -14,10 +14,13 @@ from . import reference
 from ._config import (available_isas, get_isa, get_num_threads, set_isa, set_num_threads,
                       show_config, _configure_from_environment)
 from ._conv import conv2d
+from ._pool import (adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, global_max_pool2d,
+                    max_pool2d)
 
 __version__ = "0.1.0"
 
 __all__ = ["conv2d", "reference", "show_config", "get_isa", "set_isa", "available_isas",
            "get_num_threads", "set_num_threads"]
+__all__ += ["max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d", "adaptive_avg_pool2d"]
 
 _configure_from_environment()

@@ -9,3 +9,4 @@ from libc.stddef cimport ptrdiff_t
 
 include "_ext_common.pxi"
 include "_ext_conv.pxi"
+include "_ext_pool.pxi"

@@ -1,0 +1,235 @@
+/* Template of the pooling operators for one dtype: included by pool2d.c with POOL_T
+ * (float/double) and POOL_SFX (f32/f64) defined.
+ *
+ * Windowed pools run the separable passes of src/pool/pool.h per output row: the vpass
+ * reduces the window's valid input rows into a row buffer whose padding columns hold the
+ * reduction's identity, so the hpass needs no border case. Threads split the N x C planes. */
+
+#define POOL_PASTE_(a, b, c) a##b##c
+#define POOL_PASTE(a, b, c) POOL_PASTE_(a, b, c)
+#define POOL_FN(name) POOL_PASTE(fc_, POOL_SFX, name)
+#define POOL_UKERNELS POOL_PASTE(fc_, POOL_SFX, _pool_ukernels)
+#define POOL_UKERNELS_FOR POOL_PASTE(fc_, POOL_SFX, _pool_ukernels_for)
+#define POOL_MAX_HPASS POOL_PASTE(pool_, POOL_SFX, _max_hpass)
+#define POOL_SUM_HPASS POOL_PASTE(pool_, POOL_SFX, _sum_hpass)
+
+typedef void (*POOL_MAX_HPASS)(size_t, size_t, size_t, size_t, const POOL_T *, POOL_T *);
+typedef void (*POOL_SUM_HPASS)(size_t, size_t, size_t, const POOL_T *, const POOL_T *, POOL_T, POOL_T *);
+
+static POOL_MAX_HPASS POOL_FN(_pick_max_hpass)(const POOL_UKERNELS *uk, const fc_pool2d_shape *s) {
+    if (s->stride_width == 1) return uk->max_hpass_s1;
+    if (s->stride_width != 2) return uk->max_hpass;
+    if (s->dilation_width == 1 && s->kernel_width == 2) return uk->max_hpass_2s2;
+    if (s->dilation_width == 1 && s->kernel_width == 3) return uk->max_hpass_3s2;
+    return uk->max_hpass_s2;
+}
+
+static POOL_SUM_HPASS POOL_FN(_pick_sum_hpass)(const POOL_UKERNELS *uk, const fc_pool2d_shape *s) {
+    if (s->stride_width == 1) return uk->sum_hpass_s1;
+    if (s->stride_width == 2) return uk->sum_hpass_s2;
+    return uk->sum_hpass;
+}
+
+static void POOL_FN(_fill)(POOL_T *p, size_t n, POOL_T value) {
+    for (size_t i = 0; i < n; i++) p[i] = value;
+}
+
+/* The portable path of return_indices (unpooling is rare at inference): torch's loop, so
+ * that ties and NaNs pick the same index as torch. */
+static void POOL_FN(_max_pool2d_indices)(const fc_pool2d_shape *s, const POOL_T *x, POOL_T *out,
+                                         fc_pool2d_output_layout layout, int64_t *indices) {
+    const size_t planes = s->batch * s->channels, plane_size = s->in_height * s->in_width;
+    const size_t out_plane = s->out_height * s->out_width;
+#pragma omp parallel for schedule(static) if (pool_run_parallel(planes, plane_size * sizeof(POOL_T)))
+    for (size_t p = 0; p < planes; p++) {
+        const POOL_T *plane = x + p * plane_size;
+        POOL_T *o = out + (ptrdiff_t)(p / s->channels) * layout.batch_stride +
+                    (ptrdiff_t)(p % s->channels) * layout.channel_stride;
+        int64_t *idx = indices + p * out_plane;
+        for (size_t oh = 0; oh < s->out_height; oh++) {
+            const ptrdiff_t h0 = (ptrdiff_t)(oh * s->stride_height) - (ptrdiff_t)s->pad_height;
+            const pool_taps rows = pool_valid_taps(h0, s->kernel_height, s->dilation_height, s->in_height);
+            for (size_t ow = 0; ow < s->out_width; ow++) {
+                const ptrdiff_t w0 = (ptrdiff_t)(ow * s->stride_width) - (ptrdiff_t)s->pad_width;
+                const pool_taps cols = pool_valid_taps(w0, s->kernel_width, s->dilation_width, s->in_width);
+                const ptrdiff_t ih0 = h0 + (ptrdiff_t)(rows.first * s->dilation_height);
+                const ptrdiff_t iw0 = w0 + (ptrdiff_t)(cols.first * s->dilation_width);
+                POOL_T best = -(POOL_T)__builtin_inf();
+                int64_t best_index = (int64_t)(ih0 * (ptrdiff_t)s->in_width + iw0);
+                for (size_t r = 0; r < rows.count; r++) {
+                    const size_t ih = (size_t)ih0 + r * s->dilation_height;
+                    for (size_t c = 0; c < cols.count; c++) {
+                        const size_t at = ih * s->in_width + (size_t)iw0 + c * s->dilation_width;
+                        const POOL_T v = plane[at];
+                        if (v > best || v != v) {
+                            best = v;
+                            best_index = (int64_t)at;
+                        }
+                    }
+                }
+                o[oh * s->out_width + ow] = best;
+                idx[oh * s->out_width + ow] = best_index;
+            }
+        }
+    }
+}
+
+int POOL_FN(_max_pool2d)(const fc_pool2d_shape *s, const POOL_T *x, POOL_T *out, fc_pool2d_output_layout layout,
+                         int64_t *indices) {
+    if (indices) {
+        POOL_FN(_max_pool2d_indices)(s, x, out, layout, indices);
+        return FC_OK;
+    }
+    const POOL_UKERNELS *uk = POOL_UKERNELS_FOR(fc_active()->isa);
+    const POOL_MAX_HPASS hpass = POOL_FN(_pick_max_hpass)(uk, s);
+    const size_t planes = s->batch * s->channels, plane_size = s->in_height * s->in_width;
+    const size_t row_length = pool_row_buffer_length(s, sizeof(POOL_T));
+    const POOL_T identity = -(POOL_T)__builtin_inf();
+    int status = FC_OK;
+#pragma omp parallel if (pool_run_parallel(planes, plane_size * sizeof(POOL_T)))
+    {
+        POOL_T *row = fc_alloc(row_length * sizeof(POOL_T));
+        if (row) {
+            POOL_FN(_fill)(row, row_length, identity);
+        } else {
+#pragma omp atomic write
+            status = FC_ENOMEM;
+        }
+        POOL_T *row_interior = row + s->pad_width;
+#pragma omp for schedule(static)
+        for (size_t p = 0; p < planes; p++) {
+            if (!row) continue;
+            const POOL_T *plane = x + p * plane_size;
+            POOL_T *o = out + (ptrdiff_t)(p / s->channels) * layout.batch_stride +
+                        (ptrdiff_t)(p % s->channels) * layout.channel_stride;
+            for (size_t oh = 0; oh < s->out_height; oh++) {
+                const ptrdiff_t h0 = (ptrdiff_t)(oh * s->stride_height) - (ptrdiff_t)s->pad_height;
+                const pool_taps rows = pool_valid_taps(h0, s->kernel_height, s->dilation_height, s->in_height);
+                if (rows.count)
+                    uk->max_vpass(rows.count, plane + (size_t)(h0 + (ptrdiff_t)(rows.first * s->dilation_height)) * s->in_width,
+                                  s->dilation_height * s->in_width, s->in_width, row_interior);
+                else
+                    POOL_FN(_fill)(row_interior, s->in_width, identity);
+                hpass(s->out_width, s->kernel_width, s->stride_width, s->dilation_width, row, o + oh * s->out_width);
+            }
+        }
+        free(row);
+    }
+    return status;
+}
+
+int POOL_FN(_avg_pool2d)(const fc_pool2d_shape *s, const POOL_T *x, POOL_T *out, fc_pool2d_output_layout layout,
+                         int count_include_pad, int64_t divisor_override) {
+    const POOL_UKERNELS *uk = POOL_UKERNELS_FOR(fc_active()->isa);
+    const POOL_SUM_HPASS hpass = POOL_FN(_pick_sum_hpass)(uk, s);
+    const size_t planes = s->batch * s->channels, plane_size = s->in_height * s->in_width;
+    const size_t row_length = pool_row_buffer_length(s, sizeof(POOL_T));
+    const size_t scale_length = s->out_width + POOL_HPASS_SLACK_BYTES / sizeof(POOL_T);
+    int status = FC_OK;
+#pragma omp parallel if (pool_run_parallel(planes, plane_size * sizeof(POOL_T)))
+    {
+        POOL_T *row = fc_alloc((row_length + scale_length) * sizeof(POOL_T));
+        POOL_T *col_scale = row + row_length;
+        if (row) {
+            POOL_FN(_fill)(row, row_length + scale_length, 0);
+            for (size_t ow = 0; ow < s->out_width; ow++)
+                col_scale[ow] = divisor_override ? 1
+                                                 : 1 / (POOL_T)pool_divisor_factor(ow, s->stride_width, s->kernel_width,
+                                                                                   s->pad_width, s->in_width,
+                                                                                   count_include_pad);
+        } else {
+#pragma omp atomic write
+            status = FC_ENOMEM;
+        }
+        POOL_T *row_interior = row + s->pad_width;
+#pragma omp for schedule(static)
+        for (size_t p = 0; p < planes; p++) {
+            if (!row) continue;
+            const POOL_T *plane = x + p * plane_size;
+            POOL_T *o = out + (ptrdiff_t)(p / s->channels) * layout.batch_stride +
+                        (ptrdiff_t)(p % s->channels) * layout.channel_stride;
+            for (size_t oh = 0; oh < s->out_height; oh++) {
+                const ptrdiff_t h0 = (ptrdiff_t)(oh * s->stride_height) - (ptrdiff_t)s->pad_height;
+                const pool_taps rows = pool_valid_taps(h0, s->kernel_height, 1, s->in_height);
+                if (rows.count)
+                    uk->sum_vpass(rows.count, plane + (size_t)(h0 + (ptrdiff_t)rows.first) * s->in_width, s->in_width,
+                                  s->in_width, row_interior);
+                else
+                    POOL_FN(_fill)(row_interior, s->in_width, 0);
+                const POOL_T row_divisor =
+                    divisor_override ? (POOL_T)divisor_override
+                                     : (POOL_T)pool_divisor_factor(oh, s->stride_height, s->kernel_height, s->pad_height,
+                                                                   s->in_height, count_include_pad);
+                const POOL_T row_scale = 1 / row_divisor;
+                hpass(s->out_width, s->kernel_width, s->stride_width, row, col_scale, row_scale, o + oh * s->out_width);
+            }
+        }
+        free(row);
+    }
+    return status;
+}
+
+int POOL_FN(_adaptive_avg_pool2d)(const fc_pool2d_shape *s, const POOL_T *x, POOL_T *out,
+                                  fc_pool2d_output_layout layout) {
+    const POOL_UKERNELS *uk = POOL_UKERNELS_FOR(fc_active()->isa);
+    const size_t planes = s->batch * s->channels, plane_size = s->in_height * s->in_width;
+    const size_t h = s->in_height, w = s->in_width, oh_count = s->out_height, ow_count = s->out_width;
+    int status = FC_OK;
+#pragma omp parallel if (pool_run_parallel(planes, plane_size * sizeof(POOL_T)))
+    {
+        POOL_T *row = fc_alloc(w * sizeof(POOL_T));
+        if (!row) {
+#pragma omp atomic write
+            status = FC_ENOMEM;
+        }
+#pragma omp for schedule(static)
+        for (size_t p = 0; p < planes; p++) {
+            if (!row) continue;
+            const POOL_T *plane = x + p * plane_size;
+            POOL_T *o = out + (ptrdiff_t)(p / s->channels) * layout.batch_stride +
+                        (ptrdiff_t)(p % s->channels) * layout.channel_stride;
+            for (size_t oh = 0; oh < oh_count; oh++) {
+                const size_t h0 = oh * h / oh_count, h1 = ((oh + 1) * h + oh_count - 1) / oh_count;
+                uk->sum_vpass(h1 - h0, plane + h0 * w, w, w, row);
+                for (size_t ow = 0; ow < ow_count; ow++) {
+                    const size_t w0 = ow * w / ow_count, w1 = ((ow + 1) * w + ow_count - 1) / ow_count;
+                    POOL_T sum = 0;
+                    for (size_t iw = w0; iw < w1; iw++) sum += row[iw];
+                    o[oh * ow_count + ow] = sum / (POOL_T)((h1 - h0) * (w1 - w0));
+                }
+            }
+        }
+        free(row);
+    }
+    return status;
+}
+
+void POOL_FN(_global_max_pool2d)(size_t batch, size_t channels, size_t plane_size, const POOL_T *x, POOL_T *out,
+                                 fc_pool2d_output_layout layout) {
+    const POOL_UKERNELS *uk = POOL_UKERNELS_FOR(fc_active()->isa);
+    const size_t planes = batch * channels;
+#pragma omp parallel for schedule(static) if (pool_run_parallel(planes, plane_size * sizeof(POOL_T)))
+    for (size_t p = 0; p < planes; p++)
+        out[(ptrdiff_t)(p / channels) * layout.batch_stride + (ptrdiff_t)(p % channels) * layout.channel_stride] =
+            uk->max_reduce(plane_size, x + p * plane_size);
+}
+
+void POOL_FN(_global_avg_pool2d)(size_t batch, size_t channels, size_t plane_size, const POOL_T *x, POOL_T *out,
+                                 fc_pool2d_output_layout layout) {
+    const POOL_UKERNELS *uk = POOL_UKERNELS_FOR(fc_active()->isa);
+    const size_t planes = batch * channels;
+#pragma omp parallel for schedule(static) if (pool_run_parallel(planes, plane_size * sizeof(POOL_T)))
+    for (size_t p = 0; p < planes; p++)
+        out[(ptrdiff_t)(p / channels) * layout.batch_stride + (ptrdiff_t)(p % channels) * layout.channel_stride] =
+            uk->sum_reduce(plane_size, x + p * plane_size) / (POOL_T)plane_size;
+}
+
+#undef POOL_PASTE_
+#undef POOL_PASTE
+#undef POOL_FN
+#undef POOL_UKERNELS
+#undef POOL_UKERNELS_FOR
+#undef POOL_MAX_HPASS
+#undef POOL_SUM_HPASS
+#undef POOL_T
+#undef POOL_SFX

@@ -1,0 +1,60 @@
+#include "ops/pool2d.h"
+
+#include <stdlib.h>
+
+#include "dispatch.h"
+#include "pool/pool.h"
+#include "threads.h"
+
+/* Input bytes below which a call runs on the calling thread alone: waking the OpenMP team
+ * costs a few microseconds, about what copying this much from L2 does. */
+#define POOL_PARALLEL_MIN_BYTES (64 * 1024)
+
+/* Taps start + k * dilation (k < kernel) of a window that fall in [0, size): k in
+ * [first, first + count). */
+typedef struct {
+    size_t first, count;
+} pool_taps;
+
+static pool_taps pool_valid_taps(ptrdiff_t start, size_t kernel, size_t dilation, size_t size) {
+    pool_taps t = {0, 0};
+    if (start >= (ptrdiff_t)size) return t;
+    t.first = start >= 0 ? 0 : ((size_t)-start + dilation - 1) / dilation;
+    size_t end = (size - 1 - (size_t)start) / dilation + 1; /* unsigned wrap-around cancels out */
+    if (end > kernel) end = kernel;
+    t.count = end > t.first ? end - t.first : 0;
+    return t;
+}
+
+/* What torch divides a window's sum by, along one axis: the window clipped to the padded
+ * input (count_include_pad), or to the input itself. */
+static size_t pool_divisor_factor(size_t o, size_t stride, size_t kernel, size_t pad, size_t size,
+                                  int count_include_pad) {
+    ptrdiff_t start = (ptrdiff_t)(o * stride) - (ptrdiff_t)pad;
+    ptrdiff_t end = start + (ptrdiff_t)kernel;
+    if (end > (ptrdiff_t)(size + pad)) end = (ptrdiff_t)(size + pad);
+    if (count_include_pad) return (size_t)(end - start);
+    if (start < 0) start = 0;
+    if (end > (ptrdiff_t)size) end = (ptrdiff_t)size;
+    return (size_t)(end - start);
+}
+
+/* Elements of the row buffer of the separable passes: left padding, the input row, and
+ * whatever the last window reaches beyond it, then the hpass's slack. */
+static size_t pool_row_buffer_length(const fc_pool2d_shape *s, size_t elem_size) {
+    const size_t padded = s->pad_width + s->in_width;
+    const size_t reach = (s->out_width - 1) * s->stride_width + (s->kernel_width - 1) * s->dilation_width + 1;
+    return (padded > reach ? padded : reach) + POOL_HPASS_SLACK_BYTES / elem_size;
+}
+
+static int pool_run_parallel(size_t planes, size_t plane_bytes) {
+    return planes > 1 && planes * plane_bytes >= POOL_PARALLEL_MIN_BYTES && fc_max_threads() > 1;
+}
+
+#define POOL_T float
+#define POOL_SFX f32
+#include "ops/pool2d-template.h"
+
+#define POOL_T double
+#define POOL_SFX f64
+#include "ops/pool2d-template.h"

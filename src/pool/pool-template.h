@@ -1,0 +1,274 @@
+/* Template of the pooling microkernels (see pool.h), instantiated once per (dtype, ISA) by
+ * the pool__<isa>.c files, which compile it with that ISA's flags.
+ *
+ * Parameters (macros): POOL_T (float/double), POOL_IT (the signed integer of POOL_T's size,
+ * for comparison masks), POOL_SFX (f32/f64), POOL_ISA (scalar/avx2/avx512f), POOL_VL
+ * (lanes per vector as a literal number: 1 for the portable kernels).
+ *
+ * Every loop runs over whole vectors; a row's tail is computed as one more whole vector
+ * (the hpass input has slack, see pool.h) and only its first lanes are stored, so no
+ * kernel has a separate scalar code path for tails except the vpass, whose input rows are
+ * the caller's and may end at the end of its array. */
+#include <stdint.h>
+
+#include "pool/pool.h"
+
+#define POOL_PASTE4_(a, b, c, d) a##b##c##d
+#define POOL_PASTE4(a, b, c, d) POOL_PASTE4_(a, b, c, d)
+#define POOL_PASTE_(a, b) a##b
+#define POOL_PASTE(a, b) POOL_PASTE_(a, b)
+/* fc_<dtype>_<name>__<isa>, e.g. fc_f32_maxpool_ukernel_hpass_3s2__avx512f. */
+#define POOL_UKERNEL(name) POOL_PASTE4(fc_, POOL_SFX, _##name##__, POOL_ISA)
+#define POOL_LOCAL(name) POOL_PASTE4(pool_, POOL_SFX, _##name##_, POOL_ISA)
+#define POOL_VEC POOL_LOCAL(vec)
+#define POOL_IVEC POOL_LOCAL(ivec)
+
+/* Lanes 0, 2, 4, ... (even) and 1, 3, 5, ... (odd) of two concatenated vectors. */
+#define POOL_EVEN_LANES_1 0
+#define POOL_ODD_LANES_1 1
+#define POOL_EVEN_LANES_2 0, 2
+#define POOL_ODD_LANES_2 1, 3
+#define POOL_EVEN_LANES_4 0, 2, 4, 6
+#define POOL_ODD_LANES_4 1, 3, 5, 7
+#define POOL_EVEN_LANES_8 0, 2, 4, 6, 8, 10, 12, 14
+#define POOL_ODD_LANES_8 1, 3, 5, 7, 9, 11, 13, 15
+#define POOL_EVEN_LANES_16 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define POOL_ODD_LANES_16 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+
+/* Unaligned, aliasing-safe vector of POOL_VL elements, and its comparison mask. */
+typedef POOL_T POOL_VEC __attribute__((vector_size(POOL_VL * sizeof(POOL_T)), aligned(sizeof(POOL_T)), may_alias));
+typedef POOL_IT POOL_IVEC __attribute__((vector_size(POOL_VL * sizeof(POOL_T))));
+
+#define POOL_INLINE static inline __attribute__((always_inline))
+
+POOL_INLINE POOL_VEC POOL_LOCAL(load)(const POOL_T *p) { return *(const POOL_VEC *)p; }
+
+POOL_INLINE void POOL_LOCAL(store)(POOL_T *p, POOL_VEC v) { *(POOL_VEC *)p = v; }
+
+/* Stores lanes [0, n) of v, n < POOL_VL: the tail of a row. */
+POOL_INLINE void POOL_LOCAL(store_first)(POOL_T *p, POOL_VEC v, size_t n) {
+    for (size_t l = 0; l < n; l++) p[l] = v[l];
+}
+
+/* The larger of a and b, NaN if either is NaN (as torch: NaN propagates through max). */
+POOL_INLINE POOL_VEC POOL_LOCAL(max)(POOL_VEC a, POOL_VEC b) {
+    const POOL_IVEC keep_a = (a > b) | (a != a);
+    return (POOL_VEC)(((POOL_IVEC)a & keep_a) | ((POOL_IVEC)b & ~keep_a));
+}
+
+POOL_INLINE POOL_T POOL_LOCAL(max1)(POOL_T a, POOL_T b) { return a > b || a != a ? a : b; }
+
+/* Elements 0, 2, 4, ... (even) or 1, 3, 5, ... (odd) of the 2 * POOL_VL starting at p. */
+POOL_INLINE POOL_VEC POOL_LOCAL(even)(const POOL_T *p) {
+    return __builtin_shufflevector(POOL_LOCAL(load)(p), POOL_LOCAL(load)(p + POOL_VL),
+                                   POOL_PASTE(POOL_EVEN_LANES_, POOL_VL));
+}
+
+POOL_INLINE POOL_VEC POOL_LOCAL(odd)(const POOL_T *p) {
+    return __builtin_shufflevector(POOL_LOCAL(load)(p), POOL_LOCAL(load)(p + POOL_VL),
+                                   POOL_PASTE(POOL_ODD_LANES_, POOL_VL));
+}
+
+/* ---- vertical passes ---------------------------------------------------------------- */
+
+/* Vectors per step of the vpass: independent chains, to keep the loads in flight. */
+#define POOL_VPASS_UNROLL 4
+
+#define POOL_DEFINE_VPASS(name, combine, combine1)                                                       \
+    void POOL_UKERNEL(name)(size_t rows, const POOL_T *first_row, size_t row_stride, size_t n,          \
+                            POOL_T *out) {                                                              \
+        size_t j = 0;                                                                                   \
+        for (; j + POOL_VPASS_UNROLL * POOL_VL <= n; j += POOL_VPASS_UNROLL * POOL_VL) {                \
+            POOL_VEC acc[POOL_VPASS_UNROLL];                                                            \
+            _Pragma("GCC unroll 8") for (size_t u = 0; u < POOL_VPASS_UNROLL; u++) acc[u] =             \
+                POOL_LOCAL(load)(first_row + j + u * POOL_VL);                                          \
+            for (size_t r = 1; r < rows; r++) {                                                         \
+                const POOL_T *row = first_row + r * row_stride + j;                                     \
+                _Pragma("GCC unroll 8") for (size_t u = 0; u < POOL_VPASS_UNROLL; u++) acc[u] =         \
+                    combine(acc[u], POOL_LOCAL(load)(row + u * POOL_VL));                               \
+            }                                                                                           \
+            _Pragma("GCC unroll 8") for (size_t u = 0; u < POOL_VPASS_UNROLL; u++)                      \
+                POOL_LOCAL(store)(out + j + u * POOL_VL, acc[u]);                                       \
+        }                                                                                               \
+        for (; j + POOL_VL <= n; j += POOL_VL) {                                                        \
+            POOL_VEC acc = POOL_LOCAL(load)(first_row + j);                                             \
+            for (size_t r = 1; r < rows; r++) acc = combine(acc, POOL_LOCAL(load)(first_row + r * row_stride + j)); \
+            POOL_LOCAL(store)(out + j, acc);                                                            \
+        }                                                                                               \
+        for (; j < n; j++) {                                                                            \
+            POOL_T acc = first_row[j];                                                                  \
+            for (size_t r = 1; r < rows; r++) acc = combine1(acc, first_row[r * row_stride + j]);       \
+            out[j] = acc;                                                                               \
+        }                                                                                               \
+    }
+
+#define POOL_ADD(a, b) ((a) + (b))
+POOL_DEFINE_VPASS(maxpool_ukernel_vpass, POOL_LOCAL(max), POOL_LOCAL(max1))
+POOL_DEFINE_VPASS(avgpool_ukernel_vpass, POOL_ADD, POOL_ADD)
+
+/* ---- horizontal passes ---------------------------------------------------------------- */
+
+/* Defines an hpass from `window(in, i, ...)`, the vector of outputs i .. i + POOL_VL - 1:
+ * whole vectors, then one more for the tail, of which the first lanes are stored. */
+#define POOL_DEFINE_MAX_HPASS(shape, window)                                                             \
+    void POOL_UKERNEL(maxpool_ukernel_hpass_##shape)(size_t n, size_t kernel, size_t stride,           \
+                                                     size_t dilation, const POOL_T *in, POOL_T *out) { \
+        (void)kernel, (void)stride, (void)dilation;                                                     \
+        size_t i = 0;                                                                                   \
+        for (; i + POOL_VL <= n; i += POOL_VL) POOL_LOCAL(store)(out + i, window);                      \
+        if (i < n) POOL_LOCAL(store_first)(out + i, window, n - i);                                     \
+    }
+
+/* Stride 1, any kernel and dilation: unaligned loads at each tap. */
+POOL_INLINE POOL_VEC POOL_LOCAL(max_window_s1)(const POOL_T *in, size_t i, size_t kernel, size_t dilation) {
+    POOL_VEC acc = POOL_LOCAL(load)(in + i);
+    for (size_t k = 1; k < kernel; k++) acc = POOL_LOCAL(max)(acc, POOL_LOCAL(load)(in + i + k * dilation));
+    return acc;
+}
+
+/* Stride 2, any kernel and dilation: the even lanes of two vectors at each tap. */
+POOL_INLINE POOL_VEC POOL_LOCAL(max_window_s2)(const POOL_T *in, size_t i, size_t kernel, size_t dilation) {
+    POOL_VEC acc = POOL_LOCAL(even)(in + 2 * i);
+    for (size_t k = 1; k < kernel; k++) acc = POOL_LOCAL(max)(acc, POOL_LOCAL(even)(in + 2 * i + k * dilation));
+    return acc;
+}
+
+/* 2 wide, stride 2: the even and odd lanes of the same two vectors. */
+POOL_INLINE POOL_VEC POOL_LOCAL(max_window_2s2)(const POOL_T *in, size_t i) {
+    return POOL_LOCAL(max)(POOL_LOCAL(even)(in + 2 * i), POOL_LOCAL(odd)(in + 2 * i));
+}
+
+/* 3 wide, stride 2: as 2s2, plus the even lanes one pair further on. */
+POOL_INLINE POOL_VEC POOL_LOCAL(max_window_3s2)(const POOL_T *in, size_t i) {
+    return POOL_LOCAL(max)(POOL_LOCAL(max_window_2s2)(in, i), POOL_LOCAL(even)(in + 2 * i + 2));
+}
+
+POOL_DEFINE_MAX_HPASS(s1, POOL_LOCAL(max_window_s1)(in, i, kernel, dilation))
+POOL_DEFINE_MAX_HPASS(s2, POOL_LOCAL(max_window_s2)(in, i, kernel, dilation))
+POOL_DEFINE_MAX_HPASS(2s2, POOL_LOCAL(max_window_2s2)(in, i))
+POOL_DEFINE_MAX_HPASS(3s2, POOL_LOCAL(max_window_3s2)(in, i))
+
+/* Any stride: one output at a time (strides above 2 are rare in CNNs). */
+void POOL_UKERNEL(maxpool_ukernel_hpass)(size_t n, size_t kernel, size_t stride, size_t dilation,
+                                         const POOL_T *in, POOL_T *out) {
+    for (size_t i = 0; i < n; i++) {
+        const POOL_T *window = in + i * stride;
+        POOL_T acc = window[0];
+        for (size_t k = 1; k < kernel; k++) acc = POOL_LOCAL(max1)(acc, window[k * dilation]);
+        out[i] = acc;
+    }
+}
+
+#define POOL_DEFINE_SUM_HPASS(shape, window)                                                             \
+    void POOL_UKERNEL(avgpool_ukernel_hpass_##shape)(size_t n, size_t kernel, size_t stride,           \
+                                                     const POOL_T *in, const POOL_T *col_scale,        \
+                                                     POOL_T row_scale, POOL_T *out) {                  \
+        (void)stride;                                                                                   \
+        size_t i = 0;                                                                                   \
+        for (; i + POOL_VL <= n; i += POOL_VL)                                                          \
+            POOL_LOCAL(store)(out + i, (window) * (POOL_LOCAL(load)(col_scale + i) * row_scale));       \
+        if (i < n)                                                                                      \
+            POOL_LOCAL(store_first)(out + i, (window) * (POOL_LOCAL(load)(col_scale + i) * row_scale), n - i); \
+    }
+
+POOL_INLINE POOL_VEC POOL_LOCAL(sum_window_s1)(const POOL_T *in, size_t i, size_t kernel) {
+    POOL_VEC acc = POOL_LOCAL(load)(in + i);
+    for (size_t k = 1; k < kernel; k++) acc += POOL_LOCAL(load)(in + i + k);
+    return acc;
+}
+
+POOL_INLINE POOL_VEC POOL_LOCAL(sum_window_s2)(const POOL_T *in, size_t i, size_t kernel) {
+    POOL_VEC acc = POOL_LOCAL(even)(in + 2 * i);
+    for (size_t k = 1; k < kernel; k++) acc += POOL_LOCAL(even)(in + 2 * i + k);
+    return acc;
+}
+
+POOL_DEFINE_SUM_HPASS(s1, POOL_LOCAL(sum_window_s1)(in, i, kernel))
+POOL_DEFINE_SUM_HPASS(s2, POOL_LOCAL(sum_window_s2)(in, i, kernel))
+
+void POOL_UKERNEL(avgpool_ukernel_hpass)(size_t n, size_t kernel, size_t stride, const POOL_T *in,
+                                         const POOL_T *col_scale, POOL_T row_scale, POOL_T *out) {
+    for (size_t i = 0; i < n; i++) {
+        const POOL_T *window = in + i * stride;
+        POOL_T acc = 0;
+        for (size_t k = 0; k < kernel; k++) acc += window[k];
+        out[i] = acc * (col_scale[i] * row_scale);
+    }
+}
+
+/* ---- whole-plane reductions (global pools) ---------------------------------------------- */
+
+/* Independent accumulators of a reduction, to hide the latency of each combine. */
+#define POOL_REDUCE_ACCUMULATORS 4
+
+#define POOL_DEFINE_REDUCE(name, combine, combine1, identity_of_first)                                  \
+    POOL_T POOL_UKERNEL(name)(size_t n, const POOL_T *x) {                                              \
+        POOL_T result = x[0];                                                                           \
+        size_t i = 1;                                                                                   \
+        if (n >= POOL_VL) {                                                                             \
+            POOL_VEC acc[POOL_REDUCE_ACCUMULATORS];                                                     \
+            acc[0] = POOL_LOCAL(load)(x);                                                               \
+            _Pragma("GCC unroll 8") for (size_t a = 1; a < POOL_REDUCE_ACCUMULATORS; a++) acc[a] =      \
+                identity_of_first(acc[0]);                                                              \
+            i = POOL_VL;                                                                                \
+            for (; i + POOL_REDUCE_ACCUMULATORS * POOL_VL <= n; i += POOL_REDUCE_ACCUMULATORS * POOL_VL) \
+                _Pragma("GCC unroll 8") for (size_t a = 0; a < POOL_REDUCE_ACCUMULATORS; a++) acc[a] =  \
+                    combine(acc[a], POOL_LOCAL(load)(x + i + a * POOL_VL));                             \
+            for (; i + POOL_VL <= n; i += POOL_VL) acc[0] = combine(acc[0], POOL_LOCAL(load)(x + i));   \
+            _Pragma("GCC unroll 8") for (size_t a = 1; a < POOL_REDUCE_ACCUMULATORS; a++) acc[0] =      \
+                combine(acc[0], acc[a]);                                                                \
+            /* Lanes pairwise, halving the width each step. */                                        \
+            POOL_T lanes[POOL_VL];                                                                      \
+            POOL_LOCAL(store)(lanes, acc[0]);                                                           \
+            _Pragma("GCC unroll 8") for (size_t half = POOL_VL / 2; half > 0; half /= 2)               \
+                for (size_t l = 0; l < half; l++) lanes[l] = combine1(lanes[l], lanes[l + half]);       \
+            result = lanes[0];                                                                          \
+        }                                                                                               \
+        for (; i < n; i++) result = combine1(result, x[i]);                                             \
+        return result;                                                                                  \
+    }
+
+/* The other accumulators start as copies of the first (max) or as zero (sum). */
+#define POOL_SAME(v) (v)
+POOL_INLINE POOL_VEC POOL_LOCAL(zero)(POOL_VEC v) { (void)v; return (POOL_VEC){0}; }
+POOL_DEFINE_REDUCE(gmaxpool_ukernel, POOL_LOCAL(max), POOL_LOCAL(max1), POOL_SAME)
+POOL_DEFINE_REDUCE(gavgpool_ukernel, POOL_ADD, POOL_ADD, POOL_LOCAL(zero))
+
+/* This ISA's table. */
+const POOL_PASTE(POOL_PASTE(fc_, POOL_SFX), _pool_ukernels) POOL_PASTE4(fc_, POOL_SFX, _pool_ukernels__, POOL_ISA) = {
+    .max_vpass = POOL_UKERNEL(maxpool_ukernel_vpass),
+    .sum_vpass = POOL_UKERNEL(avgpool_ukernel_vpass),
+    .max_hpass = POOL_UKERNEL(maxpool_ukernel_hpass),
+    .max_hpass_s1 = POOL_UKERNEL(maxpool_ukernel_hpass_s1),
+    .max_hpass_s2 = POOL_UKERNEL(maxpool_ukernel_hpass_s2),
+    .max_hpass_2s2 = POOL_UKERNEL(maxpool_ukernel_hpass_2s2),
+    .max_hpass_3s2 = POOL_UKERNEL(maxpool_ukernel_hpass_3s2),
+    .sum_hpass = POOL_UKERNEL(avgpool_ukernel_hpass),
+    .sum_hpass_s1 = POOL_UKERNEL(avgpool_ukernel_hpass_s1),
+    .sum_hpass_s2 = POOL_UKERNEL(avgpool_ukernel_hpass_s2),
+    .max_reduce = POOL_UKERNEL(gmaxpool_ukernel),
+    .sum_reduce = POOL_UKERNEL(gavgpool_ukernel),
+};
+
+#undef POOL_PASTE4_
+#undef POOL_PASTE4
+#undef POOL_PASTE_
+#undef POOL_PASTE
+#undef POOL_UKERNEL
+#undef POOL_LOCAL
+#undef POOL_VEC
+#undef POOL_IVEC
+#undef POOL_INLINE
+#undef POOL_VPASS_UNROLL
+#undef POOL_DEFINE_VPASS
+#undef POOL_ADD
+#undef POOL_DEFINE_MAX_HPASS
+#undef POOL_DEFINE_SUM_HPASS
+#undef POOL_REDUCE_ACCUMULATORS
+#undef POOL_DEFINE_REDUCE
+#undef POOL_SAME
+/* The instantiating file sets these afresh for each dtype. */
+#undef POOL_T
+#undef POOL_IT
+#undef POOL_SFX
+#undef POOL_VL

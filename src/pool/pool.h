@@ -1,0 +1,56 @@
+/* Pooling microkernels: one table per (dtype, ISA), filled by the pool__<isa>.c files from
+ * src/pool/pool-template.h and read by src/ops/pool2d.c.
+ *
+ * A 2-D window is separable, so the operator reduces it in two passes per output row:
+ *   vpass: the rows of the window, element-wise, into a row buffer padded at both ends
+ *          with the identity of the reduction (-inf for max, 0 for sum);
+ *   hpass: each window's columns of that buffer, into the output row.
+ * The hpass reads past the last window by up to POOL_HPASS_SLACK_BYTES, so the buffer
+ * carries that much initialised slack: whole vectors then cover every row's tail. */
+#ifndef FASTCONV_POOL_POOL_H
+#define FASTCONV_POOL_POOL_H
+
+#include <stddef.h>
+
+/* Bytes an hpass may read past the last element a window covers: two zmm registers
+ * (the stride-2 kernels load 2 vectors per output vector). */
+#define POOL_HPASS_SLACK_BYTES 128
+
+#define FC_DEFINE_POOL_UKERNELS(T, name)                                                            \
+    typedef struct {                                                                                \
+        /* out[j] = max (sum) over r < rows of first_row[r * row_stride + j], j < n; rows >= 1. */  \
+        void (*max_vpass)(size_t rows, const T *first_row, size_t row_stride, size_t n, T *out);    \
+        void (*sum_vpass)(size_t rows, const T *first_row, size_t row_stride, size_t n, T *out);    \
+        /* out[i] = max over k < kernel of in[i * stride + k * dilation], i < n; the variants      \
+         * fix some of (kernel, stride, dilation), and ignore the arguments they fix. */           \
+        void (*max_hpass)(size_t n, size_t kernel, size_t stride, size_t dilation, const T *in,    \
+                          T *out);                                                                  \
+        void (*max_hpass_s1)(size_t n, size_t kernel, size_t stride, size_t dilation, const T *in, \
+                             T *out);                                                               \
+        void (*max_hpass_s2)(size_t n, size_t kernel, size_t stride, size_t dilation, const T *in, \
+                             T *out);                                                               \
+        void (*max_hpass_2s2)(size_t n, size_t kernel, size_t stride, size_t dilation,             \
+                              const T *in, T *out);                                                 \
+        void (*max_hpass_3s2)(size_t n, size_t kernel, size_t stride, size_t dilation,             \
+                              const T *in, T *out);                                                 \
+        /* out[i] = sum over k < kernel of in[i * stride + k], times row_scale * col_scale[i];    \
+         * col_scale has the hpass's slack too. */                                                 \
+        void (*sum_hpass)(size_t n, size_t kernel, size_t stride, const T *in, const T *col_scale, \
+                          T row_scale, T *out);                                                     \
+        void (*sum_hpass_s1)(size_t n, size_t kernel, size_t stride, const T *in,                  \
+                             const T *col_scale, T row_scale, T *out);                              \
+        void (*sum_hpass_s2)(size_t n, size_t kernel, size_t stride, const T *in,                  \
+                             const T *col_scale, T row_scale, T *out);                              \
+        /* The max (NaN if any) and the sum of x[0:n], n >= 1. */                                  \
+        T (*max_reduce)(size_t n, const T *x);                                                      \
+        T (*sum_reduce)(size_t n, const T *x);                                                      \
+    } name
+
+FC_DEFINE_POOL_UKERNELS(float, fc_f32_pool_ukernels);
+FC_DEFINE_POOL_UKERNELS(double, fc_f64_pool_ukernels);
+
+/* The tables of one ISA (an enum fc_isa value); the portable ones for ISAs not compiled in. */
+const fc_f32_pool_ukernels *fc_f32_pool_ukernels_for(int isa);
+const fc_f64_pool_ukernels *fc_f64_pool_ukernels_for(int isa);
+
+#endif
