@@ -34,7 +34,7 @@ cdef extern from "ops/pool2d.h":
                                   fc_pool2d_output_layout layout) nogil
 
 
-cdef inline fc_pool2d_output_layout pool_layout(real[:, :, :, ::1] out) noexcept:
+cdef inline fc_pool2d_output_layout pool_layout(real[:, :, :, :] out) noexcept:
     cdef fc_pool2d_output_layout layout
     layout.batch_stride = out.strides[0] // sizeof(real)
     layout.channel_stride = out.strides[1] // sizeof(real)
@@ -43,7 +43,7 @@ cdef inline fc_pool2d_output_layout pool_layout(real[:, :, :, ::1] out) noexcept
 
 def max_pool2d(dict shape,
                const real[:, :, :, ::1] x,
-               real[:, :, :, ::1] out,  # OUT: may be a channel slice of a bigger buffer
+               real[:, :, :, :] out,  # OUT: planes C-contiguous (checked in Python); may be a channel slice
                int64_t[:, :, :, ::1] indices):  # OUT: None, or C-contiguous in out's shape
     cdef fc_pool2d_shape s = shape
     cdef fc_pool2d_output_layout layout = pool_layout(out)
@@ -59,7 +59,7 @@ def max_pool2d(dict shape,
 
 def avg_pool2d(dict shape,
                const real[:, :, :, ::1] x,
-               real[:, :, :, ::1] out,  # OUT: may be a channel slice of a bigger buffer
+               real[:, :, :, :] out,  # OUT: planes C-contiguous (checked in Python); may be a channel slice
                bint count_include_pad,
                int64_t divisor_override):  # 0: none
     cdef fc_pool2d_shape s = shape
@@ -77,7 +77,7 @@ def avg_pool2d(dict shape,
 
 def adaptive_avg_pool2d(dict shape,
                         const real[:, :, :, ::1] x,
-                        real[:, :, :, ::1] out):  # OUT: may be a channel slice of a bigger buffer
+                        real[:, :, :, :] out):  # OUT: planes C-contiguous (checked in Python); may be a channel slice
     cdef fc_pool2d_shape s = shape
     cdef fc_pool2d_output_layout layout = pool_layout(out)
     cdef int status
@@ -91,7 +91,7 @@ def adaptive_avg_pool2d(dict shape,
 
 def global_pool2d(str kind,  # "max" or "avg"
                   const real[:, :, :, ::1] x,
-                  real[:, :, :, ::1] out):  # OUT: (N, C, 1, 1), may be a channel slice
+                  real[:, :, :, :] out):  # OUT: (N, C, 1, 1), may be a channel slice
     cdef fc_pool2d_output_layout layout = pool_layout(out)
     cdef size_t batch = x.shape[0], channels = x.shape[1], plane_size = x.shape[2] * x.shape[3]
     cdef bint is_max = kind == "max"

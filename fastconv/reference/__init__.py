@@ -8,3 +8,7 @@ One module per family; everything is re-exported here.
 from .conv import activate, conv2d
 
 __all__ = ["activate", "conv2d"]
+from .pool import (adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, global_max_pool2d,  # noqa: E402
+                   max_pool2d)
+
+__all__ += ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d", "global_max_pool2d"]
