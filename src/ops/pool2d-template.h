@@ -1,9 +1,9 @@
 /* Template of the pooling operators for one dtype: included by pool2d.c with POOL_T
  * (float/double) and POOL_SFX (f32/f64) defined.
  *
- * Windowed pools run the separable passes of src/pool/pool.h per output row: the vpass
- * reduces the window's valid input rows into a row buffer whose padding columns hold the
- * reduction's identity, so the hpass needs no border case. Threads split the N x C planes. */
+ * Windowed pools run the separable passes of src/pool/pool.h: the vpass reduces each
+ * window's valid input rows into a row buffer whose padding columns hold the reduction's
+ * identity, so the hpass needs no border case. Threads split the N x C planes. */
 
 #define POOL_PASTE_(a, b, c) a##b##c
 #define POOL_PASTE(a, b, c) POOL_PASTE_(a, b, c)
@@ -12,9 +12,10 @@
 #define POOL_UKERNELS_FOR POOL_PASTE(fc_, POOL_SFX, _pool_ukernels_for)
 #define POOL_MAX_HPASS POOL_PASTE(pool_, POOL_SFX, _max_hpass)
 #define POOL_SUM_HPASS POOL_PASTE(pool_, POOL_SFX, _sum_hpass)
+#define POOL_SEPARABLE POOL_PASTE(pool_, POOL_SFX, _separable)
 
-typedef void (*POOL_MAX_HPASS)(size_t, size_t, size_t, size_t, const POOL_T *, POOL_T *);
-typedef void (*POOL_SUM_HPASS)(size_t, size_t, size_t, const POOL_T *, const POOL_T *, POOL_T, POOL_T *);
+typedef FC_POOL_MAX_HPASS(POOL_T, POOL_MAX_HPASS);
+typedef FC_POOL_SUM_HPASS(POOL_T, POOL_SUM_HPASS);
 
 static POOL_MAX_HPASS POOL_FN(_pick_max_hpass)(const POOL_UKERNELS *uk, const fc_pool2d_shape *s) {
     if (s->stride_width == 1) return uk->max_hpass_s1;
@@ -74,6 +75,106 @@ static void POOL_FN(_max_pool2d_indices)(const fc_pool2d_shape *s, const POOL_T 
     }
 }
 
+/* How a windowed pool runs the separable passes: its kernels and its divisor. */
+typedef struct {
+    int is_max;
+    void (*vpass)(size_t, const POOL_T *, size_t, size_t, POOL_T *);
+    POOL_MAX_HPASS max_hpass;
+    POOL_SUM_HPASS sum_hpass;
+    int count_include_pad;
+    int64_t divisor_override;
+} POOL_SEPARABLE;
+
+/* One (H, W) input plane into one output plane, a block of output rows at a time: the
+ * vpass of every row of the block, then their hpass. `buf` holds block_rows row buffers,
+ * `pitch` elements apart, whose padding columns hold the identity. The input may be read
+ * up to x_end. */
+static void POOL_FN(_separable_plane)(const fc_pool2d_shape *s, const POOL_SEPARABLE *op, const POOL_T *plane,
+                                      const POOL_T *x_end, POOL_T *out, POOL_T *buf, size_t pitch,
+                                      size_t block_rows, const POOL_T *col_scale) {
+    const POOL_T identity = op->is_max ? -(POOL_T)__builtin_inf() : 0;
+    const size_t w = s->in_width, out_w = s->out_width, out_h = s->out_height;
+    const size_t w_rounded = pool_round_up(w, POOL_VPASS_ROUND_BYTES / sizeof(POOL_T));
+    /* Columns of the row buffer a rounded-up vpass overwrites that the windows read. */
+    const size_t reach = pool_row_reach(s), padded = s->pad_width + w;
+    const size_t refill = reach > padded ? (w_rounded - w < reach - padded ? w_rounded - w : reach - padded) : 0;
+    for (size_t oh0 = 0; oh0 < out_h; oh0 += block_rows) {
+        const size_t rows = out_h - oh0 < block_rows ? out_h - oh0 : block_rows;
+        for (size_t r = 0; r < rows; r++) {
+            const ptrdiff_t h0 = (ptrdiff_t)((oh0 + r) * s->stride_height) - (ptrdiff_t)s->pad_height;
+            const pool_taps taps = pool_valid_taps(h0, s->kernel_height, s->dilation_height, s->in_height);
+            POOL_T *row_interior = buf + r * pitch + s->pad_width;
+            if (!taps.count) {
+                POOL_FN(_fill)(row_interior, w, identity);
+                continue;
+            }
+            const POOL_T *first = plane + (size_t)(h0 + (ptrdiff_t)(taps.first * s->dilation_height)) * w;
+            const size_t row_stride = s->dilation_height * w;
+            const POOL_T *last = first + (taps.count - 1) * row_stride;
+            if ((size_t)(x_end - last) >= w_rounded) {
+                op->vpass(taps.count, first, row_stride, w_rounded, row_interior);
+                POOL_FN(_fill)(row_interior + w, refill, identity);
+            } else {
+                op->vpass(taps.count, first, row_stride, w, row_interior);
+            }
+        }
+        for (size_t r = 0; r < rows; r++) {
+            const size_t oh = oh0 + r, room = (out_h - oh) * out_w;
+            if (op->is_max) {
+                op->max_hpass(out_w, s->kernel_width, s->stride_width, s->dilation_width, buf + r * pitch,
+                              out + oh * out_w, room);
+            } else {
+                const POOL_T row_divisor =
+                    op->divisor_override ? (POOL_T)op->divisor_override
+                                         : (POOL_T)pool_divisor_factor(oh, s->stride_height, s->kernel_height,
+                                                                       s->pad_height, s->in_height,
+                                                                       op->count_include_pad);
+                op->sum_hpass(out_w, s->kernel_width, s->stride_width, buf + r * pitch, col_scale, 1 / row_divisor,
+                              out + oh * out_w, room);
+            }
+        }
+    }
+}
+
+/* Every plane, threads splitting them; each thread owns its row buffers (and, for the
+ * average, the column factors of the divisor). */
+static int POOL_FN(_separable_pool)(const fc_pool2d_shape *s, const POOL_SEPARABLE *op, const POOL_T *x,
+                                    POOL_T *out, fc_pool2d_output_layout layout) {
+    const size_t planes = s->batch * s->channels, plane_size = s->in_height * s->in_width;
+    const size_t pitch = pool_row_buffer_length(s, sizeof(POOL_T));
+    const size_t block_rows = pool_block_rows(s, pitch * sizeof(POOL_T));
+    const size_t scale_length = op->is_max ? 0 : s->out_width + POOL_HPASS_SLACK_BYTES / sizeof(POOL_T);
+    const POOL_T identity = op->is_max ? -(POOL_T)__builtin_inf() : 0;
+    int status = FC_OK;
+#pragma omp parallel if (pool_run_parallel(planes, plane_size * sizeof(POOL_T)))
+    {
+        POOL_T *buf = fc_alloc((block_rows * pitch + scale_length) * sizeof(POOL_T));
+        POOL_T *col_scale = NULL;
+        if (buf) {
+            POOL_FN(_fill)(buf, block_rows * pitch, identity);
+            col_scale = buf + block_rows * pitch;
+            for (size_t ow = 0; ow < scale_length; ow++)
+                col_scale[ow] = op->divisor_override || ow >= s->out_width
+                                    ? 1
+                                    : 1 / (POOL_T)pool_divisor_factor(ow, s->stride_width, s->kernel_width,
+                                                                      s->pad_width, s->in_width, op->count_include_pad);
+        } else {
+#pragma omp atomic write
+            status = FC_ENOMEM;
+        }
+#pragma omp for schedule(static)
+        for (size_t p = 0; p < planes; p++) {
+            if (!buf) continue;
+            POOL_T *o = out + (ptrdiff_t)(p / s->channels) * layout.batch_stride +
+                        (ptrdiff_t)(p % s->channels) * layout.channel_stride;
+            POOL_FN(_separable_plane)(s, op, x + p * plane_size, x + planes * plane_size, o, buf, pitch, block_rows,
+                                      col_scale);
+        }
+        free(buf);
+    }
+    return status;
+}
+
 int POOL_FN(_max_pool2d)(const fc_pool2d_shape *s, const POOL_T *x, POOL_T *out, fc_pool2d_output_layout layout,
                          int64_t *indices) {
     if (indices) {
@@ -81,92 +182,19 @@ int POOL_FN(_max_pool2d)(const fc_pool2d_shape *s, const POOL_T *x, POOL_T *out,
         return FC_OK;
     }
     const POOL_UKERNELS *uk = POOL_UKERNELS_FOR(fc_active()->isa);
-    const POOL_MAX_HPASS hpass = POOL_FN(_pick_max_hpass)(uk, s);
-    const size_t planes = s->batch * s->channels, plane_size = s->in_height * s->in_width;
-    const size_t row_length = pool_row_buffer_length(s, sizeof(POOL_T));
-    const POOL_T identity = -(POOL_T)__builtin_inf();
-    int status = FC_OK;
-#pragma omp parallel if (pool_run_parallel(planes, plane_size * sizeof(POOL_T)))
-    {
-        POOL_T *row = fc_alloc(row_length * sizeof(POOL_T));
-        if (row) {
-            POOL_FN(_fill)(row, row_length, identity);
-        } else {
-#pragma omp atomic write
-            status = FC_ENOMEM;
-        }
-        POOL_T *row_interior = row + s->pad_width;
-#pragma omp for schedule(static)
-        for (size_t p = 0; p < planes; p++) {
-            if (!row) continue;
-            const POOL_T *plane = x + p * plane_size;
-            POOL_T *o = out + (ptrdiff_t)(p / s->channels) * layout.batch_stride +
-                        (ptrdiff_t)(p % s->channels) * layout.channel_stride;
-            for (size_t oh = 0; oh < s->out_height; oh++) {
-                const ptrdiff_t h0 = (ptrdiff_t)(oh * s->stride_height) - (ptrdiff_t)s->pad_height;
-                const pool_taps rows = pool_valid_taps(h0, s->kernel_height, s->dilation_height, s->in_height);
-                if (rows.count)
-                    uk->max_vpass(rows.count, plane + (size_t)(h0 + (ptrdiff_t)(rows.first * s->dilation_height)) * s->in_width,
-                                  s->dilation_height * s->in_width, s->in_width, row_interior);
-                else
-                    POOL_FN(_fill)(row_interior, s->in_width, identity);
-                hpass(s->out_width, s->kernel_width, s->stride_width, s->dilation_width, row, o + oh * s->out_width);
-            }
-        }
-        free(row);
-    }
-    return status;
+    const POOL_SEPARABLE op = {.is_max = 1, .vpass = uk->max_vpass, .max_hpass = POOL_FN(_pick_max_hpass)(uk, s)};
+    return POOL_FN(_separable_pool)(s, &op, x, out, layout);
 }
 
 int POOL_FN(_avg_pool2d)(const fc_pool2d_shape *s, const POOL_T *x, POOL_T *out, fc_pool2d_output_layout layout,
                          int count_include_pad, int64_t divisor_override) {
     const POOL_UKERNELS *uk = POOL_UKERNELS_FOR(fc_active()->isa);
-    const POOL_SUM_HPASS hpass = POOL_FN(_pick_sum_hpass)(uk, s);
-    const size_t planes = s->batch * s->channels, plane_size = s->in_height * s->in_width;
-    const size_t row_length = pool_row_buffer_length(s, sizeof(POOL_T));
-    const size_t scale_length = s->out_width + POOL_HPASS_SLACK_BYTES / sizeof(POOL_T);
-    int status = FC_OK;
-#pragma omp parallel if (pool_run_parallel(planes, plane_size * sizeof(POOL_T)))
-    {
-        POOL_T *row = fc_alloc((row_length + scale_length) * sizeof(POOL_T));
-        POOL_T *col_scale = row + row_length;
-        if (row) {
-            POOL_FN(_fill)(row, row_length + scale_length, 0);
-            for (size_t ow = 0; ow < s->out_width; ow++)
-                col_scale[ow] = divisor_override ? 1
-                                                 : 1 / (POOL_T)pool_divisor_factor(ow, s->stride_width, s->kernel_width,
-                                                                                   s->pad_width, s->in_width,
-                                                                                   count_include_pad);
-        } else {
-#pragma omp atomic write
-            status = FC_ENOMEM;
-        }
-        POOL_T *row_interior = row + s->pad_width;
-#pragma omp for schedule(static)
-        for (size_t p = 0; p < planes; p++) {
-            if (!row) continue;
-            const POOL_T *plane = x + p * plane_size;
-            POOL_T *o = out + (ptrdiff_t)(p / s->channels) * layout.batch_stride +
-                        (ptrdiff_t)(p % s->channels) * layout.channel_stride;
-            for (size_t oh = 0; oh < s->out_height; oh++) {
-                const ptrdiff_t h0 = (ptrdiff_t)(oh * s->stride_height) - (ptrdiff_t)s->pad_height;
-                const pool_taps rows = pool_valid_taps(h0, s->kernel_height, 1, s->in_height);
-                if (rows.count)
-                    uk->sum_vpass(rows.count, plane + (size_t)(h0 + (ptrdiff_t)rows.first) * s->in_width, s->in_width,
-                                  s->in_width, row_interior);
-                else
-                    POOL_FN(_fill)(row_interior, s->in_width, 0);
-                const POOL_T row_divisor =
-                    divisor_override ? (POOL_T)divisor_override
-                                     : (POOL_T)pool_divisor_factor(oh, s->stride_height, s->kernel_height, s->pad_height,
-                                                                   s->in_height, count_include_pad);
-                const POOL_T row_scale = 1 / row_divisor;
-                hpass(s->out_width, s->kernel_width, s->stride_width, row, col_scale, row_scale, o + oh * s->out_width);
-            }
-        }
-        free(row);
-    }
-    return status;
+    const POOL_SEPARABLE op = {.is_max = 0,
+                               .vpass = uk->sum_vpass,
+                               .sum_hpass = POOL_FN(_pick_sum_hpass)(uk, s),
+                               .count_include_pad = count_include_pad,
+                               .divisor_override = divisor_override};
+    return POOL_FN(_separable_pool)(s, &op, x, out, layout);
 }
 
 int POOL_FN(_adaptive_avg_pool2d)(const fc_pool2d_shape *s, const POOL_T *x, POOL_T *out,
@@ -231,5 +259,6 @@ void POOL_FN(_global_avg_pool2d)(size_t batch, size_t channels, size_t plane_siz
 #undef POOL_UKERNELS_FOR
 #undef POOL_MAX_HPASS
 #undef POOL_SUM_HPASS
+#undef POOL_SEPARABLE
 #undef POOL_T
 #undef POOL_SFX

@@ -19,8 +19,14 @@ typedef struct {
 static pool_taps pool_valid_taps(ptrdiff_t start, size_t kernel, size_t dilation, size_t size) {
     pool_taps t = {0, 0};
     if (start >= (ptrdiff_t)size) return t;
-    t.first = start >= 0 ? 0 : ((size_t)-start + dilation - 1) / dilation;
-    size_t end = (size - 1 - (size_t)start) / dilation + 1; /* unsigned wrap-around cancels out */
+    size_t end; /* one past the last tap inside */
+    if (dilation == 1) { /* the common case, without the divisions */
+        t.first = start >= 0 ? 0 : (size_t)-start;
+        end = size - (size_t)start; /* unsigned wrap-around cancels out */
+    } else {
+        t.first = start >= 0 ? 0 : ((size_t)-start + dilation - 1) / dilation;
+        end = (size - 1 - (size_t)start) / dilation + 1;
+    }
     if (end > kernel) end = kernel;
     t.count = end > t.first ? end - t.first : 0;
     return t;
@@ -39,12 +45,39 @@ static size_t pool_divisor_factor(size_t o, size_t stride, size_t kernel, size_t
     return (size_t)(end - start);
 }
 
-/* Elements of the row buffer of the separable passes: left padding, the input row, and
- * whatever the last window reaches beyond it, then the hpass's slack. */
-static size_t pool_row_buffer_length(const fc_pool2d_shape *s, size_t elem_size) {
+/* A vpass may run over a row rounded up to a multiple of this many bytes (the widest
+ * vector), reading a few elements of the next input row, so that no row ends in a scalar
+ * loop; the operator refills the row buffer's right padding afterwards. */
+#define POOL_VPASS_ROUND_BYTES 64
+
+static size_t pool_round_up(size_t n, size_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+
+/* Elements of the row buffer that the windows read: left padding, the input row, and
+ * whatever the last window reaches beyond it. */
+static size_t pool_row_reach(const fc_pool2d_shape *s) {
     const size_t padded = s->pad_width + s->in_width;
     const size_t reach = (s->out_width - 1) * s->stride_width + (s->kernel_width - 1) * s->dilation_width + 1;
-    return (padded > reach ? padded : reach) + POOL_HPASS_SLACK_BYTES / elem_size;
+    return padded > reach ? padded : reach;
+}
+
+/* Elements of one row buffer: what the windows read, what a rounded-up vpass writes, then
+ * the hpass's slack, rounded to whole cache lines. */
+static size_t pool_row_buffer_length(const fc_pool2d_shape *s, size_t elem_size) {
+    const size_t written = s->pad_width + pool_round_up(s->in_width, POOL_VPASS_ROUND_BYTES / elem_size);
+    const size_t reach = pool_row_reach(s);
+    return pool_round_up((written > reach ? written : reach) + POOL_HPASS_SLACK_BYTES / elem_size, FC_ALIGN / elem_size);
+}
+
+/* Output rows whose row buffers a block holds: the vpass of a whole block runs before its
+ * hpass, so that the hpass never loads what the vpass stored a few cycles before (a load
+ * spanning two recent vector stores cannot be forwarded from them and stalls until they
+ * reach the cache). The block stays within POOL_BLOCK_BYTES, a third of a 48 KB L1d. */
+#define POOL_BLOCK_BYTES (16 * 1024)
+
+static size_t pool_block_rows(const fc_pool2d_shape *s, size_t row_bytes) {
+    size_t rows = POOL_BLOCK_BYTES / row_bytes;
+    if (rows < 1) rows = 1;
+    return rows < s->out_height ? rows : s->out_height;
 }
 
 static int pool_run_parallel(size_t planes, size_t plane_bytes) {

@@ -45,8 +45,13 @@ POOL_INLINE POOL_VEC POOL_LOCAL(load)(const POOL_T *p) { return *(const POOL_VEC
 
 POOL_INLINE void POOL_LOCAL(store)(POOL_T *p, POOL_VEC v) { *(POOL_VEC *)p = v; }
 
-/* Stores lanes [0, n) of v, n < POOL_VL: the tail of a row. */
-POOL_INLINE void POOL_LOCAL(store_first)(POOL_T *p, POOL_VEC v, size_t n) {
+/* Stores lanes [0, n) of v, n < POOL_VL, the tail of a row: the whole vector if `room`
+ * elements from p may be written (see out_room in pool.h), else lane by lane. */
+POOL_INLINE void POOL_LOCAL(store_tail)(POOL_T *p, POOL_VEC v, size_t n, size_t room) {
+    if (room >= POOL_VL) {
+        POOL_LOCAL(store)(p, v);
+        return;
+    }
     for (size_t l = 0; l < n; l++) p[l] = v[l];
 }
 
@@ -74,9 +79,10 @@ POOL_INLINE POOL_VEC POOL_LOCAL(odd)(const POOL_T *p) {
 /* Vectors per step of the vpass: independent chains, to keep the loads in flight. */
 #define POOL_VPASS_UNROLL 4
 
-#define POOL_DEFINE_VPASS(name, combine, combine1)                                                       \
-    void POOL_UKERNEL(name)(size_t rows, const POOL_T *first_row, size_t row_stride, size_t n,          \
-                            POOL_T *out) {                                                              \
+/* The vpass body for `rows` input rows; a constant `rows` unrolls the inner loop. */
+#define POOL_DEFINE_VPASS_BODY(name, combine, combine1)                                                  \
+    POOL_INLINE void POOL_LOCAL(name##_body)(size_t rows, const POOL_T *first_row, size_t row_stride,   \
+                                             size_t n, POOL_T *out) {                                   \
         size_t j = 0;                                                                                   \
         for (; j + POOL_VPASS_UNROLL * POOL_VL <= n; j += POOL_VPASS_UNROLL * POOL_VL) {                \
             POOL_VEC acc[POOL_VPASS_UNROLL];                                                            \
@@ -102,9 +108,23 @@ POOL_INLINE POOL_VEC POOL_LOCAL(odd)(const POOL_T *p) {
         }                                                                                               \
     }
 
+/* Windows of 1 to 3 rows (every common pool) get their own unrolled copy. */
+#define POOL_DEFINE_VPASS(name)                                                                          \
+    void POOL_UKERNEL(name)(size_t rows, const POOL_T *first_row, size_t row_stride, size_t n,          \
+                            POOL_T *out) {                                                              \
+        switch (rows) {                                                                                 \
+        case 1: POOL_LOCAL(name##_body)(1, first_row, row_stride, n, out); break;                       \
+        case 2: POOL_LOCAL(name##_body)(2, first_row, row_stride, n, out); break;                       \
+        case 3: POOL_LOCAL(name##_body)(3, first_row, row_stride, n, out); break;                       \
+        default: POOL_LOCAL(name##_body)(rows, first_row, row_stride, n, out);                          \
+        }                                                                                               \
+    }
+
 #define POOL_ADD(a, b) ((a) + (b))
-POOL_DEFINE_VPASS(maxpool_ukernel_vpass, POOL_LOCAL(max), POOL_LOCAL(max1))
-POOL_DEFINE_VPASS(avgpool_ukernel_vpass, POOL_ADD, POOL_ADD)
+POOL_DEFINE_VPASS_BODY(maxpool_ukernel_vpass, POOL_LOCAL(max), POOL_LOCAL(max1))
+POOL_DEFINE_VPASS_BODY(avgpool_ukernel_vpass, POOL_ADD, POOL_ADD)
+POOL_DEFINE_VPASS(maxpool_ukernel_vpass)
+POOL_DEFINE_VPASS(avgpool_ukernel_vpass)
 
 /* ---- horizontal passes ---------------------------------------------------------------- */
 
@@ -112,11 +132,12 @@ POOL_DEFINE_VPASS(avgpool_ukernel_vpass, POOL_ADD, POOL_ADD)
  * whole vectors, then one more for the tail, of which the first lanes are stored. */
 #define POOL_DEFINE_MAX_HPASS(shape, window)                                                             \
     void POOL_UKERNEL(maxpool_ukernel_hpass_##shape)(size_t n, size_t kernel, size_t stride,           \
-                                                     size_t dilation, const POOL_T *in, POOL_T *out) { \
+                                                     size_t dilation, const POOL_T *in, POOL_T *out,   \
+                                                     size_t out_room) {                                 \
         (void)kernel, (void)stride, (void)dilation;                                                     \
         size_t i = 0;                                                                                   \
         for (; i + POOL_VL <= n; i += POOL_VL) POOL_LOCAL(store)(out + i, window);                      \
-        if (i < n) POOL_LOCAL(store_first)(out + i, window, n - i);                                     \
+        if (i < n) POOL_LOCAL(store_tail)(out + i, window, n - i, out_room - i);                        \
     }
 
 /* Stride 1, any kernel and dilation: unaligned loads at each tap. */
@@ -150,7 +171,8 @@ POOL_DEFINE_MAX_HPASS(3s2, POOL_LOCAL(max_window_3s2)(in, i))
 
 /* Any stride: one output at a time (strides above 2 are rare in CNNs). */
 void POOL_UKERNEL(maxpool_ukernel_hpass)(size_t n, size_t kernel, size_t stride, size_t dilation,
-                                         const POOL_T *in, POOL_T *out) {
+                                         const POOL_T *in, POOL_T *out, size_t out_room) {
+    (void)out_room;
     for (size_t i = 0; i < n; i++) {
         const POOL_T *window = in + i * stride;
         POOL_T acc = window[0];
@@ -162,13 +184,14 @@ void POOL_UKERNEL(maxpool_ukernel_hpass)(size_t n, size_t kernel, size_t stride,
 #define POOL_DEFINE_SUM_HPASS(shape, window)                                                             \
     void POOL_UKERNEL(avgpool_ukernel_hpass_##shape)(size_t n, size_t kernel, size_t stride,           \
                                                      const POOL_T *in, const POOL_T *col_scale,        \
-                                                     POOL_T row_scale, POOL_T *out) {                  \
+                                                     POOL_T row_scale, POOL_T *out, size_t out_room) { \
         (void)stride;                                                                                   \
         size_t i = 0;                                                                                   \
         for (; i + POOL_VL <= n; i += POOL_VL)                                                          \
             POOL_LOCAL(store)(out + i, (window) * (POOL_LOCAL(load)(col_scale + i) * row_scale));       \
         if (i < n)                                                                                      \
-            POOL_LOCAL(store_first)(out + i, (window) * (POOL_LOCAL(load)(col_scale + i) * row_scale), n - i); \
+            POOL_LOCAL(store_tail)(out + i, (window) * (POOL_LOCAL(load)(col_scale + i) * row_scale), n - i, \
+                                   out_room - i);                                                       \
     }
 
 POOL_INLINE POOL_VEC POOL_LOCAL(sum_window_s1)(const POOL_T *in, size_t i, size_t kernel) {
@@ -187,7 +210,8 @@ POOL_DEFINE_SUM_HPASS(s1, POOL_LOCAL(sum_window_s1)(in, i, kernel))
 POOL_DEFINE_SUM_HPASS(s2, POOL_LOCAL(sum_window_s2)(in, i, kernel))
 
 void POOL_UKERNEL(avgpool_ukernel_hpass)(size_t n, size_t kernel, size_t stride, const POOL_T *in,
-                                         const POOL_T *col_scale, POOL_T row_scale, POOL_T *out) {
+                                         const POOL_T *col_scale, POOL_T row_scale, POOL_T *out, size_t out_room) {
+    (void)out_room;
     for (size_t i = 0; i < n; i++) {
         const POOL_T *window = in + i * stride;
         POOL_T acc = 0;
@@ -261,6 +285,7 @@ const POOL_PASTE(POOL_PASTE(fc_, POOL_SFX), _pool_ukernels) POOL_PASTE4(fc_, POO
 #undef POOL_INLINE
 #undef POOL_VPASS_UNROLL
 #undef POOL_DEFINE_VPASS
+#undef POOL_DEFINE_VPASS_BODY
 #undef POOL_ADD
 #undef POOL_DEFINE_MAX_HPASS
 #undef POOL_DEFINE_SUM_HPASS

@@ -1,12 +1,15 @@
 /* Pooling microkernels: one table per (dtype, ISA), filled by the pool__<isa>.c files from
  * src/pool/pool-template.h and read by src/ops/pool2d.c.
  *
- * A 2-D window is separable, so the operator reduces it in two passes per output row:
- *   vpass: the rows of the window, element-wise, into a row buffer padded at both ends
+ * A 2-D window is separable, so the operator reduces it in two passes:
+ *   vpass: the rows of each window, element-wise, into a row buffer padded at both ends
  *          with the identity of the reduction (-inf for max, 0 for sum);
  *   hpass: each window's columns of that buffer, into the output row.
  * The hpass reads past the last window by up to POOL_HPASS_SLACK_BYTES, so the buffer
- * carries that much initialised slack: whole vectors then cover every row's tail. */
+ * carries that much initialised slack: whole vectors then cover every row's tail. It may
+ * also store whole vectors past the row's end, up to out_room elements from `out` (at
+ * least n): the operator passes the rest of the output plane, whose rows it writes later,
+ * so only a plane's last row ends lane by lane. */
 #ifndef FASTCONV_POOL_POOL_H
 #define FASTCONV_POOL_POOL_H
 
@@ -16,31 +19,30 @@
  * (the stride-2 kernels load 2 vectors per output vector). */
 #define POOL_HPASS_SLACK_BYTES 128
 
+/* out[i] = max over k < kernel of in[i * stride + k * dilation], i < n; the variants fix
+ * some of (kernel, stride, dilation) and ignore the arguments they fix. */
+#define FC_POOL_MAX_HPASS(T, name) \
+    void (*name)(size_t n, size_t kernel, size_t stride, size_t dilation, const T *in, T *out, size_t out_room)
+
+/* out[i] = (sum over k < kernel of in[i * stride + k]) * row_scale * col_scale[i], i < n;
+ * col_scale has the hpass's slack too. */
+#define FC_POOL_SUM_HPASS(T, name)                                                                  \
+    void (*name)(size_t n, size_t kernel, size_t stride, const T *in, const T *col_scale, T row_scale, \
+                 T *out, size_t out_room)
+
 #define FC_DEFINE_POOL_UKERNELS(T, name)                                                            \
     typedef struct {                                                                                \
         /* out[j] = max (sum) over r < rows of first_row[r * row_stride + j], j < n; rows >= 1. */  \
         void (*max_vpass)(size_t rows, const T *first_row, size_t row_stride, size_t n, T *out);    \
         void (*sum_vpass)(size_t rows, const T *first_row, size_t row_stride, size_t n, T *out);    \
-        /* out[i] = max over k < kernel of in[i * stride + k * dilation], i < n; the variants      \
-         * fix some of (kernel, stride, dilation), and ignore the arguments they fix. */           \
-        void (*max_hpass)(size_t n, size_t kernel, size_t stride, size_t dilation, const T *in,    \
-                          T *out);                                                                  \
-        void (*max_hpass_s1)(size_t n, size_t kernel, size_t stride, size_t dilation, const T *in, \
-                             T *out);                                                               \
-        void (*max_hpass_s2)(size_t n, size_t kernel, size_t stride, size_t dilation, const T *in, \
-                             T *out);                                                               \
-        void (*max_hpass_2s2)(size_t n, size_t kernel, size_t stride, size_t dilation,             \
-                              const T *in, T *out);                                                 \
-        void (*max_hpass_3s2)(size_t n, size_t kernel, size_t stride, size_t dilation,             \
-                              const T *in, T *out);                                                 \
-        /* out[i] = sum over k < kernel of in[i * stride + k], times row_scale * col_scale[i];    \
-         * col_scale has the hpass's slack too. */                                                 \
-        void (*sum_hpass)(size_t n, size_t kernel, size_t stride, const T *in, const T *col_scale, \
-                          T row_scale, T *out);                                                     \
-        void (*sum_hpass_s1)(size_t n, size_t kernel, size_t stride, const T *in,                  \
-                             const T *col_scale, T row_scale, T *out);                              \
-        void (*sum_hpass_s2)(size_t n, size_t kernel, size_t stride, const T *in,                  \
-                             const T *col_scale, T row_scale, T *out);                              \
+        FC_POOL_MAX_HPASS(T, max_hpass);     /* any stride, one output at a time */                 \
+        FC_POOL_MAX_HPASS(T, max_hpass_s1);  /* stride 1 */                                         \
+        FC_POOL_MAX_HPASS(T, max_hpass_s2);  /* stride 2 */                                         \
+        FC_POOL_MAX_HPASS(T, max_hpass_2s2); /* kernel 2, stride 2, dilation 1 */                   \
+        FC_POOL_MAX_HPASS(T, max_hpass_3s2); /* kernel 3, stride 2, dilation 1 */                   \
+        FC_POOL_SUM_HPASS(T, sum_hpass);                                                            \
+        FC_POOL_SUM_HPASS(T, sum_hpass_s1);                                                         \
+        FC_POOL_SUM_HPASS(T, sum_hpass_s2);                                                         \
         /* The max (NaN if any) and the sum of x[0:n], n >= 1. */                                  \
         T (*max_reduce)(size_t n, const T *x);                                                      \
         T (*sum_reduce)(size_t n, const T *x);                                                      \
