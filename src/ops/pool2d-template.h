@@ -78,60 +78,71 @@ static void POOL_FN(_max_pool2d_indices)(const fc_pool2d_shape *s, const POOL_T 
 /* How a windowed pool runs the separable passes: its kernels and its divisor. */
 typedef struct {
     int is_max;
-    void (*vpass)(size_t, const POOL_T *, size_t, size_t, POOL_T *);
+    FC_POOL_VPASS(POOL_T, vpass);
     POOL_MAX_HPASS max_hpass;
     POOL_SUM_HPASS sum_hpass;
     int count_include_pad;
     int64_t divisor_override;
 } POOL_SEPARABLE;
 
+/* The divisor of the average's output row oh. */
+static POOL_T POOL_FN(_row_divisor)(const fc_pool2d_shape *s, const POOL_SEPARABLE *op, size_t oh) {
+    if (op->divisor_override) return (POOL_T)op->divisor_override;
+    return (POOL_T)pool_divisor_factor(oh, s->stride_height, s->kernel_height, s->pad_height, s->in_height,
+                                       op->count_include_pad);
+}
+
 /* One (H, W) input plane into one output plane, a block of output rows at a time: the
- * vpass of every row of the block, then their hpass. `buf` holds block_rows row buffers,
- * `pitch` elements apart, whose padding columns hold the identity. The input may be read
- * up to x_end. */
+ * vpass of every row of the block, then their hpass, each over runs of rows that share
+ * their valid taps (vpass) or divisor (hpass): all the rows but the borders. `buf` holds
+ * block_rows row buffers, `pitch` elements apart, whose padding columns hold the
+ * identity. The input may be read up to x_end. */
 static void POOL_FN(_separable_plane)(const fc_pool2d_shape *s, const POOL_SEPARABLE *op, const POOL_T *plane,
                                       const POOL_T *x_end, POOL_T *out, POOL_T *buf, size_t pitch,
                                       size_t block_rows, const POOL_T *col_scale) {
     const POOL_T identity = op->is_max ? -(POOL_T)__builtin_inf() : 0;
     const size_t w = s->in_width, out_w = s->out_width, out_h = s->out_height;
+    const size_t row_step = s->stride_height * w, tap_stride = s->dilation_height * w;
     const size_t w_rounded = pool_round_up(w, POOL_VPASS_ROUND_BYTES / sizeof(POOL_T));
     /* Columns of the row buffer a rounded-up vpass overwrites that the windows read. */
     const size_t reach = pool_row_reach(s), padded = s->pad_width + w;
     const size_t refill = reach > padded ? (w_rounded - w < reach - padded ? w_rounded - w : reach - padded) : 0;
     for (size_t oh0 = 0; oh0 < out_h; oh0 += block_rows) {
         const size_t rows = out_h - oh0 < block_rows ? out_h - oh0 : block_rows;
-        for (size_t r = 0; r < rows; r++) {
+        for (size_t r = 0, run; r < rows; r += run) {
             const ptrdiff_t h0 = (ptrdiff_t)((oh0 + r) * s->stride_height) - (ptrdiff_t)s->pad_height;
             const pool_taps taps = pool_valid_taps(h0, s->kernel_height, s->dilation_height, s->in_height);
+            for (run = 1; r + run < rows; run++) {
+                const pool_taps next = pool_valid_taps(h0 + (ptrdiff_t)(run * s->stride_height), s->kernel_height,
+                                                       s->dilation_height, s->in_height);
+                if (next.first != taps.first || next.count != taps.count) break;
+            }
             POOL_T *row_interior = buf + r * pitch + s->pad_width;
             if (!taps.count) {
-                POOL_FN(_fill)(row_interior, w, identity);
+                for (size_t i = 0; i < run; i++) POOL_FN(_fill)(row_interior + i * pitch, w, identity);
                 continue;
             }
             const POOL_T *first = plane + (size_t)(h0 + (ptrdiff_t)(taps.first * s->dilation_height)) * w;
-            const size_t row_stride = s->dilation_height * w;
-            const POOL_T *last = first + (taps.count - 1) * row_stride;
+            const POOL_T *last = first + (run - 1) * row_step + (taps.count - 1) * tap_stride;
             if ((size_t)(x_end - last) >= w_rounded) {
-                op->vpass(taps.count, first, row_stride, w_rounded, row_interior);
-                POOL_FN(_fill)(row_interior + w, refill, identity);
+                op->vpass(run, taps.count, first, row_step, tap_stride, w_rounded, row_interior, pitch);
+                if (refill)
+                    for (size_t i = 0; i < run; i++) POOL_FN(_fill)(row_interior + i * pitch + w, refill, identity);
             } else {
-                op->vpass(taps.count, first, row_stride, w, row_interior);
+                op->vpass(run, taps.count, first, row_step, tap_stride, w, row_interior, pitch);
             }
         }
-        for (size_t r = 0; r < rows; r++) {
-            const size_t oh = oh0 + r, room = (out_h - oh) * out_w;
-            if (op->is_max) {
-                op->max_hpass(out_w, s->kernel_width, s->stride_width, s->dilation_width, buf + r * pitch,
-                              out + oh * out_w, room);
-            } else {
-                const POOL_T row_divisor =
-                    op->divisor_override ? (POOL_T)op->divisor_override
-                                         : (POOL_T)pool_divisor_factor(oh, s->stride_height, s->kernel_height,
-                                                                       s->pad_height, s->in_height,
-                                                                       op->count_include_pad);
-                op->sum_hpass(out_w, s->kernel_width, s->stride_width, buf + r * pitch, col_scale, 1 / row_divisor,
-                              out + oh * out_w, room);
+        if (op->is_max) {
+            op->max_hpass(rows, out_w, s->kernel_width, s->stride_width, s->dilation_width, buf, pitch,
+                          out + oh0 * out_w, (out_h - oh0) * out_w);
+            continue;
+        }
+        for (size_t r = 0, run; r < rows; r += run) {
+            const POOL_T divisor = POOL_FN(_row_divisor)(s, op, oh0 + r);
+            for (run = 1; r + run < rows && POOL_FN(_row_divisor)(s, op, oh0 + r + run) == divisor; run++) {
             }
+            op->sum_hpass(run, out_w, s->kernel_width, s->stride_width, buf + r * pitch, pitch, col_scale,
+                          1 / divisor, out + (oh0 + r) * out_w, (out_h - oh0 - r) * out_w);
         }
     }
 }
@@ -218,7 +229,7 @@ int POOL_FN(_adaptive_avg_pool2d)(const fc_pool2d_shape *s, const POOL_T *x, POO
                         (ptrdiff_t)(p % s->channels) * layout.channel_stride;
             for (size_t oh = 0; oh < oh_count; oh++) {
                 const size_t h0 = oh * h / oh_count, h1 = ((oh + 1) * h + oh_count - 1) / oh_count;
-                uk->sum_vpass(h1 - h0, plane + h0 * w, w, w, row);
+                uk->sum_vpass(1, h1 - h0, plane + h0 * w, 0, w, w, row, 0);
                 for (size_t ow = 0; ow < ow_count; ow++) {
                     const size_t w0 = ow * w / ow_count, w1 = ((ow + 1) * w + ow_count - 1) / ow_count;
                     POOL_T sum = 0;

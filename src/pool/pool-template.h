@@ -1,15 +1,19 @@
 /* Template of the pooling microkernels (see pool.h), instantiated once per (dtype, ISA) by
  * the pool__<isa>.c files, which compile it with that ISA's flags.
  *
- * Parameters (macros): POOL_T (float/double), POOL_IT (the signed integer of POOL_T's size,
- * for comparison masks), POOL_SFX (f32/f64), POOL_ISA (scalar/avx2/avx512f), POOL_VL
- * (lanes per vector as a literal number: 1 for the portable kernels).
+ * Parameters (macros): POOL_T (float/double), POOL_T_BYTES (its size, for the
+ * preprocessor), POOL_IT (the signed integer of that size, for comparison masks), POOL_SFX
+ * (f32/f64), POOL_ISA (scalar/avx2/avx512f), POOL_VL (lanes per vector as a literal
+ * number: 1 for the portable kernels).
  *
  * Every loop runs over whole vectors; a row's tail is computed as one more whole vector
  * (the hpass input has slack, see pool.h) and only its first lanes are stored, so no
  * kernel has a separate scalar code path for tails except the vpass, whose input rows are
  * the caller's and may end at the end of its array. */
 #include <stdint.h>
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
 
 #include "pool/pool.h"
 
@@ -55,12 +59,38 @@ POOL_INLINE void POOL_LOCAL(store_tail)(POOL_T *p, POOL_VEC v, size_t n, size_t 
     for (size_t l = 0; l < n; l++) p[l] = v[l];
 }
 
-/* The larger of a and b, NaN if either is NaN (as torch: NaN propagates through max). */
-POOL_INLINE POOL_VEC POOL_LOCAL(max)(POOL_VEC a, POOL_VEC b) {
-    const POOL_IVEC keep_a = (a > b) | (a != a);
-    return (POOL_VEC)(((POOL_IVEC)a & keep_a) | ((POOL_IVEC)b & ~keep_a));
+/* The larger of acc and x, NaN if either is NaN (as torch: NaN propagates through max).
+ * x86's max returns its second operand when either is NaN, so max(x, acc) keeps a NaN acc;
+ * a NaN x is then put back by a blend whose mask does not wait for acc. Elsewhere, plain
+ * comparisons. */
+#if defined(__AVX512F__) && POOL_VL * POOL_T_BYTES == 64
+POOL_INLINE POOL_VEC POOL_LOCAL(max)(POOL_VEC acc, POOL_VEC x) {
+#if POOL_T_BYTES == 4
+    return (POOL_VEC)_mm512_mask_mov_ps(_mm512_max_ps((__m512)x, (__m512)acc),
+                                        _mm512_cmp_ps_mask((__m512)x, (__m512)x, _CMP_UNORD_Q), (__m512)x);
+#else
+    return (POOL_VEC)_mm512_mask_mov_pd(_mm512_max_pd((__m512d)x, (__m512d)acc),
+                                        _mm512_cmp_pd_mask((__m512d)x, (__m512d)x, _CMP_UNORD_Q), (__m512d)x);
+#endif
 }
+#elif defined(__AVX__) && POOL_VL * POOL_T_BYTES == 32
+POOL_INLINE POOL_VEC POOL_LOCAL(max)(POOL_VEC acc, POOL_VEC x) {
+#if POOL_T_BYTES == 4
+    return (POOL_VEC)_mm256_blendv_ps(_mm256_max_ps((__m256)x, (__m256)acc), (__m256)x,
+                                      _mm256_cmp_ps((__m256)x, (__m256)x, _CMP_UNORD_Q));
+#else
+    return (POOL_VEC)_mm256_blendv_pd(_mm256_max_pd((__m256d)x, (__m256d)acc), (__m256d)x,
+                                      _mm256_cmp_pd((__m256d)x, (__m256d)x, _CMP_UNORD_Q));
+#endif
+}
+#else
+POOL_INLINE POOL_VEC POOL_LOCAL(max)(POOL_VEC acc, POOL_VEC x) {
+    const POOL_IVEC keep_x = (x > acc) | (x != x);
+    return (POOL_VEC)(((POOL_IVEC)x & keep_x) | ((POOL_IVEC)acc & ~keep_x));
+}
+#endif
 
+/* The scalar max, NaN if either is NaN. */
 POOL_INLINE POOL_T POOL_LOCAL(max1)(POOL_T a, POOL_T b) { return a > b || a != a ? a : b; }
 
 /* Elements 0, 2, 4, ... (even) or 1, 3, 5, ... (odd) of the 2 * POOL_VL starting at p. */
@@ -79,17 +109,17 @@ POOL_INLINE POOL_VEC POOL_LOCAL(odd)(const POOL_T *p) {
 /* Vectors per step of the vpass: independent chains, to keep the loads in flight. */
 #define POOL_VPASS_UNROLL 4
 
-/* The vpass body for `rows` input rows; a constant `rows` unrolls the inner loop. */
-#define POOL_DEFINE_VPASS_BODY(name, combine, combine1)                                                  \
-    POOL_INLINE void POOL_LOCAL(name##_body)(size_t rows, const POOL_T *first_row, size_t row_stride,   \
-                                             size_t n, POOL_T *out) {                                   \
+/* The vpass of one row for `taps` input rows; a constant `taps` unrolls the inner loop. */
+#define POOL_DEFINE_VPASS_ROW(name, combine, combine1)                                                   \
+    POOL_INLINE void POOL_LOCAL(name##_row)(size_t taps, const POOL_T *first_row, size_t tap_stride,    \
+                                            size_t n, POOL_T *out) {                                    \
         size_t j = 0;                                                                                   \
         for (; j + POOL_VPASS_UNROLL * POOL_VL <= n; j += POOL_VPASS_UNROLL * POOL_VL) {                \
             POOL_VEC acc[POOL_VPASS_UNROLL];                                                            \
             _Pragma("GCC unroll 8") for (size_t u = 0; u < POOL_VPASS_UNROLL; u++) acc[u] =             \
                 POOL_LOCAL(load)(first_row + j + u * POOL_VL);                                          \
-            for (size_t r = 1; r < rows; r++) {                                                         \
-                const POOL_T *row = first_row + r * row_stride + j;                                     \
+            for (size_t t = 1; t < taps; t++) {                                                         \
+                const POOL_T *row = first_row + t * tap_stride + j;                                     \
                 _Pragma("GCC unroll 8") for (size_t u = 0; u < POOL_VPASS_UNROLL; u++) acc[u] =         \
                     combine(acc[u], POOL_LOCAL(load)(row + u * POOL_VL));                               \
             }                                                                                           \
@@ -98,46 +128,55 @@ POOL_INLINE POOL_VEC POOL_LOCAL(odd)(const POOL_T *p) {
         }                                                                                               \
         for (; j + POOL_VL <= n; j += POOL_VL) {                                                        \
             POOL_VEC acc = POOL_LOCAL(load)(first_row + j);                                             \
-            for (size_t r = 1; r < rows; r++) acc = combine(acc, POOL_LOCAL(load)(first_row + r * row_stride + j)); \
+            for (size_t t = 1; t < taps; t++) acc = combine(acc, POOL_LOCAL(load)(first_row + t * tap_stride + j)); \
             POOL_LOCAL(store)(out + j, acc);                                                            \
         }                                                                                               \
         for (; j < n; j++) {                                                                            \
             POOL_T acc = first_row[j];                                                                  \
-            for (size_t r = 1; r < rows; r++) acc = combine1(acc, first_row[r * row_stride + j]);       \
+            for (size_t t = 1; t < taps; t++) acc = combine1(acc, first_row[t * tap_stride + j]);       \
             out[j] = acc;                                                                               \
         }                                                                                               \
     }
 
 /* Windows of 1 to 3 rows (every common pool) get their own unrolled copy. */
 #define POOL_DEFINE_VPASS(name)                                                                          \
-    void POOL_UKERNEL(name)(size_t rows, const POOL_T *first_row, size_t row_stride, size_t n,          \
-                            POOL_T *out) {                                                              \
-        switch (rows) {                                                                                 \
-        case 1: POOL_LOCAL(name##_body)(1, first_row, row_stride, n, out); break;                       \
-        case 2: POOL_LOCAL(name##_body)(2, first_row, row_stride, n, out); break;                       \
-        case 3: POOL_LOCAL(name##_body)(3, first_row, row_stride, n, out); break;                       \
-        default: POOL_LOCAL(name##_body)(rows, first_row, row_stride, n, out);                          \
+    void POOL_UKERNEL(name)(size_t rows, size_t taps, const POOL_T *first_row, size_t row_step,         \
+                            size_t tap_stride, size_t n, POOL_T *out, size_t out_pitch) {               \
+        for (size_t r = 0; r < rows; r++, first_row += row_step, out += out_pitch) {                    \
+            switch (taps) {                                                                             \
+            case 1: POOL_LOCAL(name##_row)(1, first_row, tap_stride, n, out); break;                    \
+            case 2: POOL_LOCAL(name##_row)(2, first_row, tap_stride, n, out); break;                    \
+            case 3: POOL_LOCAL(name##_row)(3, first_row, tap_stride, n, out); break;                    \
+            default: POOL_LOCAL(name##_row)(taps, first_row, tap_stride, n, out);                       \
+            }                                                                                           \
         }                                                                                               \
     }
 
 #define POOL_ADD(a, b) ((a) + (b))
-POOL_DEFINE_VPASS_BODY(maxpool_ukernel_vpass, POOL_LOCAL(max), POOL_LOCAL(max1))
-POOL_DEFINE_VPASS_BODY(avgpool_ukernel_vpass, POOL_ADD, POOL_ADD)
+POOL_DEFINE_VPASS_ROW(maxpool_ukernel_vpass, POOL_LOCAL(max), POOL_LOCAL(max1))
+POOL_DEFINE_VPASS_ROW(avgpool_ukernel_vpass, POOL_ADD, POOL_ADD)
 POOL_DEFINE_VPASS(maxpool_ukernel_vpass)
 POOL_DEFINE_VPASS(avgpool_ukernel_vpass)
 
 /* ---- horizontal passes ---------------------------------------------------------------- */
 
-/* Defines an hpass from `window(in, i, ...)`, the vector of outputs i .. i + POOL_VL - 1:
- * whole vectors, then one more for the tail, of which the first lanes are stored. */
-#define POOL_DEFINE_MAX_HPASS(shape, window)                                                             \
-    void POOL_UKERNEL(maxpool_ukernel_hpass_##shape)(size_t n, size_t kernel, size_t stride,           \
-                                                     size_t dilation, const POOL_T *in, POOL_T *out,   \
-                                                     size_t out_room) {                                 \
-        (void)kernel, (void)stride, (void)dilation;                                                     \
+/* Defines an hpass from `window(in, i, ...)`, the vector of outputs i .. i + POOL_VL - 1 of
+ * one row: whole vectors, then one more for the row's tail. `scaled(v, i)` applies the
+ * average's divisor (or nothing). */
+#define POOL_DEFINE_HPASS_ROWS(name, window, scaled)                                                     \
+    for (size_t r = 0; r < rows; r++, in += in_pitch, out += n, out_room -= n) {                         \
         size_t i = 0;                                                                                   \
-        for (; i + POOL_VL <= n; i += POOL_VL) POOL_LOCAL(store)(out + i, window);                      \
-        if (i < n) POOL_LOCAL(store_tail)(out + i, window, n - i, out_room - i);                        \
+        for (; i + POOL_VL <= n; i += POOL_VL) POOL_LOCAL(store)(out + i, scaled(window, i));           \
+        if (i < n) POOL_LOCAL(store_tail)(out + i, scaled(window, i), n - i, out_room - i);             \
+    }
+
+#define POOL_UNSCALED(v, i) (v)
+#define POOL_DEFINE_MAX_HPASS(shape, window)                                                             \
+    void POOL_UKERNEL(maxpool_ukernel_hpass_##shape)(size_t rows, size_t n, size_t kernel, size_t stride, \
+                                                     size_t dilation, const POOL_T *in, size_t in_pitch, \
+                                                     POOL_T *out, size_t out_room) {                    \
+        (void)kernel, (void)stride, (void)dilation;                                                     \
+        POOL_DEFINE_HPASS_ROWS(name, window, POOL_UNSCALED)                                             \
     }
 
 /* Stride 1, any kernel and dilation: unaligned loads at each tap. */
@@ -164,34 +203,38 @@ POOL_INLINE POOL_VEC POOL_LOCAL(max_window_3s2)(const POOL_T *in, size_t i) {
     return POOL_LOCAL(max)(POOL_LOCAL(max_window_2s2)(in, i), POOL_LOCAL(even)(in + 2 * i + 2));
 }
 
-POOL_DEFINE_MAX_HPASS(s1, POOL_LOCAL(max_window_s1)(in, i, kernel, dilation))
+/* Stride 1 with the common 3-wide undilated window unrolled. */
+POOL_INLINE POOL_VEC POOL_LOCAL(max_window_s1_any)(const POOL_T *in, size_t i, size_t kernel, size_t dilation) {
+    if (kernel == 3 && dilation == 1) return POOL_LOCAL(max_window_s1)(in, i, 3, 1);
+    return POOL_LOCAL(max_window_s1)(in, i, kernel, dilation);
+}
+
+POOL_DEFINE_MAX_HPASS(s1, POOL_LOCAL(max_window_s1_any)(in, i, kernel, dilation))
 POOL_DEFINE_MAX_HPASS(s2, POOL_LOCAL(max_window_s2)(in, i, kernel, dilation))
 POOL_DEFINE_MAX_HPASS(2s2, POOL_LOCAL(max_window_2s2)(in, i))
 POOL_DEFINE_MAX_HPASS(3s2, POOL_LOCAL(max_window_3s2)(in, i))
 
 /* Any stride: one output at a time (strides above 2 are rare in CNNs). */
-void POOL_UKERNEL(maxpool_ukernel_hpass)(size_t n, size_t kernel, size_t stride, size_t dilation,
-                                         const POOL_T *in, POOL_T *out, size_t out_room) {
+void POOL_UKERNEL(maxpool_ukernel_hpass)(size_t rows, size_t n, size_t kernel, size_t stride, size_t dilation,
+                                         const POOL_T *in, size_t in_pitch, POOL_T *out, size_t out_room) {
     (void)out_room;
-    for (size_t i = 0; i < n; i++) {
-        const POOL_T *window = in + i * stride;
-        POOL_T acc = window[0];
-        for (size_t k = 1; k < kernel; k++) acc = POOL_LOCAL(max1)(acc, window[k * dilation]);
-        out[i] = acc;
-    }
+    for (size_t r = 0; r < rows; r++, in += in_pitch, out += n)
+        for (size_t i = 0; i < n; i++) {
+            const POOL_T *window = in + i * stride;
+            POOL_T acc = window[0];
+            for (size_t k = 1; k < kernel; k++) acc = POOL_LOCAL(max1)(acc, window[k * dilation]);
+            out[i] = acc;
+        }
 }
 
+#define POOL_SCALED(v, i) ((v) * (POOL_LOCAL(load)(col_scale + (i)) * row_scale))
 #define POOL_DEFINE_SUM_HPASS(shape, window)                                                             \
-    void POOL_UKERNEL(avgpool_ukernel_hpass_##shape)(size_t n, size_t kernel, size_t stride,           \
-                                                     const POOL_T *in, const POOL_T *col_scale,        \
-                                                     POOL_T row_scale, POOL_T *out, size_t out_room) { \
+    void POOL_UKERNEL(avgpool_ukernel_hpass_##shape)(size_t rows, size_t n, size_t kernel, size_t stride, \
+                                                     const POOL_T *in, size_t in_pitch,                \
+                                                     const POOL_T *col_scale, POOL_T row_scale,         \
+                                                     POOL_T *out, size_t out_room) {                    \
         (void)stride;                                                                                   \
-        size_t i = 0;                                                                                   \
-        for (; i + POOL_VL <= n; i += POOL_VL)                                                          \
-            POOL_LOCAL(store)(out + i, (window) * (POOL_LOCAL(load)(col_scale + i) * row_scale));       \
-        if (i < n)                                                                                      \
-            POOL_LOCAL(store_tail)(out + i, (window) * (POOL_LOCAL(load)(col_scale + i) * row_scale), n - i, \
-                                   out_room - i);                                                       \
+        POOL_DEFINE_HPASS_ROWS(name, window, POOL_SCALED)                                               \
     }
 
 POOL_INLINE POOL_VEC POOL_LOCAL(sum_window_s1)(const POOL_T *in, size_t i, size_t kernel) {
@@ -200,24 +243,36 @@ POOL_INLINE POOL_VEC POOL_LOCAL(sum_window_s1)(const POOL_T *in, size_t i, size_
     return acc;
 }
 
+POOL_INLINE POOL_VEC POOL_LOCAL(sum_window_s1_any)(const POOL_T *in, size_t i, size_t kernel) {
+    if (kernel == 3) return POOL_LOCAL(sum_window_s1)(in, i, 3);
+    return POOL_LOCAL(sum_window_s1)(in, i, kernel);
+}
+
 POOL_INLINE POOL_VEC POOL_LOCAL(sum_window_s2)(const POOL_T *in, size_t i, size_t kernel) {
     POOL_VEC acc = POOL_LOCAL(even)(in + 2 * i);
     for (size_t k = 1; k < kernel; k++) acc += POOL_LOCAL(even)(in + 2 * i + k);
     return acc;
 }
 
-POOL_DEFINE_SUM_HPASS(s1, POOL_LOCAL(sum_window_s1)(in, i, kernel))
-POOL_DEFINE_SUM_HPASS(s2, POOL_LOCAL(sum_window_s2)(in, i, kernel))
+POOL_INLINE POOL_VEC POOL_LOCAL(sum_window_s2_any)(const POOL_T *in, size_t i, size_t kernel) {
+    if (kernel == 2) return POOL_LOCAL(even)(in + 2 * i) + POOL_LOCAL(odd)(in + 2 * i);
+    return POOL_LOCAL(sum_window_s2)(in, i, kernel);
+}
 
-void POOL_UKERNEL(avgpool_ukernel_hpass)(size_t n, size_t kernel, size_t stride, const POOL_T *in,
-                                         const POOL_T *col_scale, POOL_T row_scale, POOL_T *out, size_t out_room) {
+POOL_DEFINE_SUM_HPASS(s1, POOL_LOCAL(sum_window_s1_any)(in, i, kernel))
+POOL_DEFINE_SUM_HPASS(s2, POOL_LOCAL(sum_window_s2_any)(in, i, kernel))
+
+void POOL_UKERNEL(avgpool_ukernel_hpass)(size_t rows, size_t n, size_t kernel, size_t stride, const POOL_T *in,
+                                         size_t in_pitch, const POOL_T *col_scale, POOL_T row_scale, POOL_T *out,
+                                         size_t out_room) {
     (void)out_room;
-    for (size_t i = 0; i < n; i++) {
-        const POOL_T *window = in + i * stride;
-        POOL_T acc = 0;
-        for (size_t k = 0; k < kernel; k++) acc += window[k];
-        out[i] = acc * (col_scale[i] * row_scale);
-    }
+    for (size_t r = 0; r < rows; r++, in += in_pitch, out += n)
+        for (size_t i = 0; i < n; i++) {
+            const POOL_T *window = in + i * stride;
+            POOL_T acc = 0;
+            for (size_t k = 0; k < kernel; k++) acc += window[k];
+            out[i] = acc * (col_scale[i] * row_scale);
+        }
 }
 
 /* ---- whole-plane reductions (global pools) ---------------------------------------------- */
@@ -285,7 +340,10 @@ const POOL_PASTE(POOL_PASTE(fc_, POOL_SFX), _pool_ukernels) POOL_PASTE4(fc_, POO
 #undef POOL_INLINE
 #undef POOL_VPASS_UNROLL
 #undef POOL_DEFINE_VPASS
-#undef POOL_DEFINE_VPASS_BODY
+#undef POOL_DEFINE_VPASS_ROW
+#undef POOL_DEFINE_HPASS_ROWS
+#undef POOL_UNSCALED
+#undef POOL_SCALED
 #undef POOL_ADD
 #undef POOL_DEFINE_MAX_HPASS
 #undef POOL_DEFINE_SUM_HPASS
@@ -294,6 +352,7 @@ const POOL_PASTE(POOL_PASTE(fc_, POOL_SFX), _pool_ukernels) POOL_PASTE4(fc_, POO
 #undef POOL_SAME
 /* The instantiating file sets these afresh for each dtype. */
 #undef POOL_T
+#undef POOL_T_BYTES
 #undef POOL_IT
 #undef POOL_SFX
 #undef POOL_VL
