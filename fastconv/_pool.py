@@ -1,5 +1,6 @@
 """Pooling: validation, shape math and dtype handling in front of the compiled kernels."""
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -57,8 +58,37 @@ def _pooled_size(size, pad, extent, stride, axis, ceil_mode):
     return out
 
 
+# Geometries kept, so that a network's repeated calls skip the argument checks (a few
+# microseconds: as long as a small pool itself).
+GEOMETRY_CACHE_SIZE = 256
+
+
+def _typed(value):
+    """``value`` with the type of every element, so that cache keys equal only for equal
+    types: 2 and 2.0, or 1 and True, hash alike but are not the same argument."""
+    if isinstance(value, (tuple, list)):
+        return (type(value),) + tuple(_typed(v) for v in value)
+    return (type(value), value)
+
+
 def pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode):
-    """Validates the window arguments against x's shape (N, C, H, W) and derives every size."""
+    """(PoolGeometry, its c_shape()) after validating the window arguments against x's
+    shape (N, C, H, W)."""
+    args = (tuple(x_shape), kernel_size, stride, padding, dilation, ceil_mode)
+    try:
+        key = tuple(_typed(a) for a in args)
+        hash(key)
+    except TypeError:  # unhashable arguments are checked afresh every time
+        return _pool_geometry(*args)
+    return _cached_pool_geometry(key, args)
+
+
+@lru_cache(maxsize=GEOMETRY_CACHE_SIZE)
+def _cached_pool_geometry(key, args):
+    return _pool_geometry(*args)
+
+
+def _pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode):
     n, c, h, w = x_shape
     kh, kw = int_pair(kernel_size, "kernel_size", 1)
     if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
@@ -74,7 +104,8 @@ def pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode):
     oh = _pooled_size(h, ph, dh * (kh - 1) + 1, sh, "height", ceil_mode)
     ow = _pooled_size(w, pw, dw * (kw - 1) + 1, sw, "width", ceil_mode)
     check_product((n, c, oh, ow), "the output")
-    return PoolGeometry(n, c, h, w, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw)
+    geometry = PoolGeometry(n, c, h, w, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw)
+    return geometry, geometry.c_shape()
 
 
 def _output(out, shape, dtype, x):
@@ -118,11 +149,11 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     x = as_input(x, "x", ndim=4)
     _check_spatial(x)
     return_indices = _check_bool(return_indices, "return_indices")
-    geometry = pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    geometry, c_shape = pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
     out = _output(out, geometry.out_shape, x.dtype, x)
     indices = np.empty(geometry.out_shape, dtype=np.int64) if return_indices else None
     if out.size:
-        _ext.max_pool2d(geometry.c_shape(), x, out, indices)
+        _ext.max_pool2d(c_shape, x, out, indices)
     return (out, indices) if return_indices else out
 
 
@@ -164,10 +195,10 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
         if divisor == 0 or abs(divisor) > MAX_DIM:
             raise ValueError(f"divisor_override must be a non-zero int of at most {MAX_DIM} in magnitude, "
                              f"got {divisor}")
-    geometry = pool_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode)
+    geometry, c_shape = pool_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode)
     out = _output(out, geometry.out_shape, x.dtype, x)
     if out.size:
-        _ext.avg_pool2d(geometry.c_shape(), x, out, count_include_pad, divisor)
+        _ext.avg_pool2d(c_shape, x, out, count_include_pad, divisor)
     return out
 
 
