@@ -399,3 +399,19 @@ def test_out_overlapping_input():
         fastconv.avg_pool2d(buf[:, :4], 1, out=buf[:, 3:7])
     with pytest.raises(ValueError, match="out must not overlap x"):
         fastconv.global_max_pool2d(buf, out=buf[:, :, :1, :1])
+
+
+def test_geometry_cache_keeps_type_checks():
+    """Cached geometries are keyed by argument types too: 2.0 and True still raise after
+    2 and 1 were cached."""
+    fastconv.max_pool2d(X, 2, ceil_mode=True)
+    with pytest.raises(TypeError, match="kernel_size must be an int"):
+        fastconv.max_pool2d(X, 2.0, ceil_mode=True)
+    with pytest.raises(TypeError, match="kernel_size must be an int"):
+        fastconv.max_pool2d(X, (2, 2.0), ceil_mode=True)
+    fastconv.max_pool2d(X, 1, stride=1)
+    with pytest.raises(TypeError, match="stride must be an int"):
+        fastconv.max_pool2d(X, 1, stride=True)
+    with pytest.raises(TypeError, match="ceil_mode must be a bool"):
+        fastconv.max_pool2d(X, 2, ceil_mode=1)
+    assert fastconv.max_pool2d(X, [2, 2], stride=[2, 2]).shape == (2, 4, 4, 4)  # unhashable: not cached

@@ -83,6 +83,7 @@ typedef struct {
     POOL_SUM_HPASS sum_hpass;
     int count_include_pad;
     int64_t divisor_override;
+    pool_span interior; /* output rows whose windows lie wholly inside the input */
 } POOL_SEPARABLE;
 
 /* The divisor of the average's output row oh. */
@@ -94,7 +95,7 @@ static POOL_T POOL_FN(_row_divisor)(const fc_pool2d_shape *s, const POOL_SEPARAB
 
 /* One (H, W) input plane into one output plane, a block of output rows at a time: the
  * vpass of every row of the block, then their hpass, each over runs of rows that share
- * their valid taps (vpass) or divisor (hpass): all the rows but the borders. `buf` holds
+ * their valid taps and divisor: the interior rows at once, border rows one by one. `buf` holds
  * block_rows row buffers, `pitch` elements apart, whose padding columns hold the
  * identity. The input may be read up to x_end. */
 static void POOL_FN(_separable_plane)(const fc_pool2d_shape *s, const POOL_SEPARABLE *op, const POOL_T *plane,
@@ -110,13 +111,9 @@ static void POOL_FN(_separable_plane)(const fc_pool2d_shape *s, const POOL_SEPAR
     for (size_t oh0 = 0; oh0 < out_h; oh0 += block_rows) {
         const size_t rows = out_h - oh0 < block_rows ? out_h - oh0 : block_rows;
         for (size_t r = 0, run; r < rows; r += run) {
+            run = pool_run_length(oh0 + r, oh0 + rows, op->interior);
             const ptrdiff_t h0 = (ptrdiff_t)((oh0 + r) * s->stride_height) - (ptrdiff_t)s->pad_height;
             const pool_taps taps = pool_valid_taps(h0, s->kernel_height, s->dilation_height, s->in_height);
-            for (run = 1; r + run < rows; run++) {
-                const pool_taps next = pool_valid_taps(h0 + (ptrdiff_t)(run * s->stride_height), s->kernel_height,
-                                                       s->dilation_height, s->in_height);
-                if (next.first != taps.first || next.count != taps.count) break;
-            }
             POOL_T *row_interior = buf + r * pitch + s->pad_width;
             if (!taps.count) {
                 for (size_t i = 0; i < run; i++) POOL_FN(_fill)(row_interior + i * pitch, w, identity);
@@ -138,9 +135,8 @@ static void POOL_FN(_separable_plane)(const fc_pool2d_shape *s, const POOL_SEPAR
             continue;
         }
         for (size_t r = 0, run; r < rows; r += run) {
+            run = pool_run_length(oh0 + r, oh0 + rows, op->interior);
             const POOL_T divisor = POOL_FN(_row_divisor)(s, op, oh0 + r);
-            for (run = 1; r + run < rows && POOL_FN(_row_divisor)(s, op, oh0 + r + run) == divisor; run++) {
-            }
             op->sum_hpass(run, out_w, s->kernel_width, s->stride_width, buf + r * pitch, pitch, col_scale,
                           1 / divisor, out + (oh0 + r) * out_w, (out_h - oh0 - r) * out_w);
         }
@@ -193,7 +189,10 @@ int POOL_FN(_max_pool2d)(const fc_pool2d_shape *s, const POOL_T *x, POOL_T *out,
         return FC_OK;
     }
     const POOL_UKERNELS *uk = POOL_UKERNELS_FOR(fc_active()->isa);
-    const POOL_SEPARABLE op = {.is_max = 1, .vpass = uk->max_vpass, .max_hpass = POOL_FN(_pick_max_hpass)(uk, s)};
+    const POOL_SEPARABLE op = {.is_max = 1,
+                               .vpass = uk->max_vpass,
+                               .max_hpass = POOL_FN(_pick_max_hpass)(uk, s),
+                               .interior = pool_interior_rows(s)};
     return POOL_FN(_separable_pool)(s, &op, x, out, layout);
 }
 
@@ -204,7 +203,8 @@ int POOL_FN(_avg_pool2d)(const fc_pool2d_shape *s, const POOL_T *x, POOL_T *out,
                                .vpass = uk->sum_vpass,
                                .sum_hpass = POOL_FN(_pick_sum_hpass)(uk, s),
                                .count_include_pad = count_include_pad,
-                               .divisor_override = divisor_override};
+                               .divisor_override = divisor_override,
+                               .interior = pool_interior_rows(s)};
     return POOL_FN(_separable_pool)(s, &op, x, out, layout);
 }
 

@@ -32,6 +32,29 @@ static pool_taps pool_valid_taps(ptrdiff_t start, size_t kernel, size_t dilation
     return t;
 }
 
+/* Output rows [begin, end). */
+typedef struct {
+    size_t begin, end;
+} pool_span;
+
+/* The output rows whose windows lie wholly inside the input: they all have every tap, and
+ * the same divisor. */
+static pool_span pool_interior_rows(const fc_pool2d_shape *s) {
+    const size_t extent = (s->kernel_height - 1) * s->dilation_height + 1;
+    pool_span span = {(s->pad_height + s->stride_height - 1) / s->stride_height, 0};
+    if (s->in_height + s->pad_height >= extent) span.end = (s->in_height + s->pad_height - extent) / s->stride_height + 1;
+    if (span.end > s->out_height) span.end = s->out_height;
+    if (span.end < span.begin) span.end = span.begin;
+    return span;
+}
+
+/* Rows from oh (before `end`) that one microkernel call can take: the rest of the interior,
+ * or a single border row. */
+static size_t pool_run_length(size_t oh, size_t end, pool_span interior) {
+    if (oh < interior.begin || oh >= interior.end) return 1;
+    return (interior.end < end ? interior.end : end) - oh;
+}
+
 /* What torch divides a window's sum by, along one axis: the window clipped to the padded
  * input (count_include_pad), or to the input itself. */
 static size_t pool_divisor_factor(size_t o, size_t stride, size_t kernel, size_t pad, size_t size,
