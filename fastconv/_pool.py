@@ -1,6 +1,5 @@
 """Pooling: validation, shape math and dtype handling in front of the compiled kernels."""
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -77,15 +76,19 @@ def pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode):
     args = (tuple(x_shape), kernel_size, stride, padding, dilation, ceil_mode)
     try:
         key = tuple(_typed(a) for a in args)
-        hash(key)
+        return _geometry_cache[key]
     except TypeError:  # unhashable arguments are checked afresh every time
         return _pool_geometry(*args)
-    return _cached_pool_geometry(key, args)
+    except KeyError:
+        pass
+    result = _pool_geometry(*args)
+    if len(_geometry_cache) >= GEOMETRY_CACHE_SIZE:
+        _geometry_cache.clear()
+    _geometry_cache[key] = result
+    return result
 
 
-@lru_cache(maxsize=GEOMETRY_CACHE_SIZE)
-def _cached_pool_geometry(key, args):
-    return _pool_geometry(*args)
+_geometry_cache = {}
 
 
 def _pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode):
