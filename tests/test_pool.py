@@ -133,6 +133,19 @@ def test_avg_pool2d_widths(isa, config, width):
               divisor_override=div)
 
 
+@pytest.mark.parametrize("kernel", [1, 3, 5, (3, 5), (5, 1)], ids=str)
+def test_same_size_stride1_planes(isa, kernel):
+    """Small planes under odd stride-1 windows padded by half (the flat path): every
+    edge and border row, heights and widths below the kernel."""
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    for h, w in [(1, 1), (1, 7), (2, 3), (3, 17), (6, 1), (7, 16), (9, 33), (35, 35)]:
+        x = make((2, 2, h, w), seed=h * 100 + w)
+        window = dict(kernel_size=(kh, kw), stride=1, padding=(kh // 2, kw // 2))
+        check("max_pool2d", x, **window)
+        for cip, div in [(True, None), (False, None), (False, 7)]:
+            check("avg_pool2d", x, count_include_pad=cip, divisor_override=div, **window)
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("batch", [1, 3])
 def test_dtypes_and_batches(isa, dtype, batch):

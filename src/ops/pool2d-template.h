@@ -100,7 +100,7 @@ static POOL_T POOL_FN(_row_divisor)(const fc_pool2d_shape *s, const POOL_SEPARAB
  * identity. The input may be read up to x_end. */
 static void POOL_FN(_separable_plane)(const fc_pool2d_shape *s, const POOL_SEPARABLE *op, const POOL_T *plane,
                                       const POOL_T *x_end, POOL_T *out, POOL_T *buf, size_t pitch,
-                                      size_t block_rows, const POOL_T *col_scale) {
+                                      size_t block_rows, const POOL_T *col_scale, const POOL_T *row_scale) {
     const POOL_T identity = op->is_max ? -(POOL_T)__builtin_inf() : 0;
     const size_t w = s->in_width, out_w = s->out_width, out_h = s->out_height;
     const size_t row_step = s->stride_height * w, tap_stride = s->dilation_height * w;
@@ -136,11 +136,73 @@ static void POOL_FN(_separable_plane)(const fc_pool2d_shape *s, const POOL_SEPAR
         }
         for (size_t r = 0, run; r < rows; r += run) {
             run = pool_run_length(oh0 + r, oh0 + rows, op->interior);
-            const POOL_T divisor = POOL_FN(_row_divisor)(s, op, oh0 + r);
             op->sum_hpass(run, out_w, s->kernel_width, s->stride_width, buf + r * pitch, pitch, col_scale,
-                          1 / divisor, out + (oh0 + r) * out_w, (out_h - oh0 - r) * out_w);
+                          row_scale[oh0 + r], out + (oh0 + r) * out_w, (out_h - oh0 - r) * out_w);
         }
     }
+}
+
+/* Outputs (oh, ow) of a "same" stride-1 window for rows [oh0, oh1), recomputed from the
+ * plane's vpass result v (rows W apart) over only the columns inside the input: the
+ * outputs near the left and right edges, which the flat hpass of _flat_plane gets wrong. */
+static void POOL_FN(_flat_fix_column)(const fc_pool2d_shape *s, const POOL_SEPARABLE *op, const POOL_T *v,
+                                      size_t ow, size_t oh0, size_t oh1, const POOL_T *col_scale,
+                                      const POOL_T *row_scale, POOL_T *out) {
+    const size_t w = s->in_width, reach = s->pad_width;
+    const size_t c0 = ow > reach ? ow - reach : 0, c1 = ow + reach + 1 < w ? ow + reach + 1 : w;
+    for (size_t oh = oh0; oh < oh1; oh++) {
+        const POOL_T *window = v + oh * w;
+        POOL_T acc = window[c0];
+        if (op->is_max) {
+            for (size_t c = c0 + 1; c < c1; c++) acc = window[c] > acc || window[c] != window[c] ? window[c] : acc;
+        } else {
+            for (size_t c = c0 + 1; c < c1; c++) acc += window[c];
+            acc *= col_scale[ow] * row_scale[oh];
+        }
+        out[oh * w + ow] = acc;
+    }
+}
+
+/* A small plane under a "same" stride-1 window (odd kernel, padding half of it, so the
+ * output is the input's size): both passes run over the plane as one long row, without
+ * per-row calls. The vpass result v takes the plane's layout in buf (identity before and
+ * after); the hpass over all of it then only errs where a window would wrap into the
+ * next row, within `pad_width` of the left and right edges, and, for an average without
+ * count_include_pad, in the border rows, whose divisors differ: those are recomputed. */
+static void POOL_FN(_flat_plane)(const fc_pool2d_shape *s, const POOL_SEPARABLE *op, const POOL_T *plane,
+                                 POOL_T *out, POOL_T *buf, const POOL_T *col_scale, const POOL_T *row_scale) {
+    const size_t w = s->in_width, h = s->in_height, lead = pool_flat_lead(sizeof(POOL_T));
+    POOL_T *v = buf + lead;
+    for (size_t oh = 0, run; oh < h; oh += run) {
+        run = pool_run_length(oh, h, op->interior);
+        const ptrdiff_t h0 = (ptrdiff_t)oh - (ptrdiff_t)s->pad_height;
+        const pool_taps taps = pool_valid_taps(h0, s->kernel_height, 1, h);
+        /* The run's rows are consecutive in both plane and v: one row of run * w. */
+        op->vpass(1, taps.count, plane + (size_t)(h0 + (ptrdiff_t)taps.first) * w, 0, w, run * w, v + oh * w, 0);
+    }
+    /* Rows whose divisor differs from the interior's (an average without count_include_pad)
+     * are recomputed whole. */
+    const int uniform_rows = op->is_max || op->count_include_pad || op->divisor_override;
+    if (op->is_max) {
+        op->max_hpass(1, h * w, s->kernel_width, 1, 1, v - s->pad_width, 0, out, h * w);
+    } else {
+        const POOL_T divisor = op->divisor_override ? (POOL_T)op->divisor_override
+                                                    : (POOL_T)(s->kernel_height * s->kernel_width);
+        op->sum_hpass(1, h * w, s->kernel_width, 1, v - s->pad_width, 0, NULL, 1 / divisor, out, h * w);
+    }
+    /* Columns [left_end, right_begin) are right, except in the rows of a different divisor. */
+    const size_t left_end = s->pad_width < w ? s->pad_width : w;
+    const size_t right_begin = w > s->pad_width && w - s->pad_width > left_end ? w - s->pad_width : left_end;
+    for (size_t ow = 0; ow < w; ow++) {
+        if (ow == left_end) ow = right_begin;
+        if (ow == w) break;
+        POOL_FN(_flat_fix_column)(s, op, v, ow, 0, h, col_scale, row_scale, out);
+    }
+    if (!uniform_rows)
+        for (size_t ow = left_end; ow < right_begin; ow++) {
+            POOL_FN(_flat_fix_column)(s, op, v, ow, 0, op->interior.begin, col_scale, row_scale, out);
+            POOL_FN(_flat_fix_column)(s, op, v, ow, op->interior.end, h, col_scale, row_scale, out);
+        }
 }
 
 /* Every plane, threads splitting them; each thread owns its row buffers (and, for the
@@ -148,23 +210,31 @@ static void POOL_FN(_separable_plane)(const fc_pool2d_shape *s, const POOL_SEPAR
 static int POOL_FN(_separable_pool)(const fc_pool2d_shape *s, const POOL_SEPARABLE *op, const POOL_T *x,
                                     POOL_T *out, fc_pool2d_output_layout layout) {
     const size_t planes = s->batch * s->channels, plane_size = s->in_height * s->in_width;
+    const int flat = pool_flat(s, sizeof(POOL_T));
     const size_t pitch = pool_row_buffer_length(s, sizeof(POOL_T));
     const size_t block_rows = pool_block_rows(s, pitch * sizeof(POOL_T));
-    const size_t scale_length = op->is_max ? 0 : s->out_width + POOL_HPASS_SLACK_BYTES / sizeof(POOL_T);
+    const size_t flat_length = flat ? pool_flat_buffer_length(s, sizeof(POOL_T)) : 0;
+    const size_t buf_length = block_rows * pitch > flat_length ? block_rows * pitch : flat_length;
+    /* The average's reciprocal divisors per output column (with the hpass's slack), then per row. */
+    const size_t col_scale_length = op->is_max ? 0 : s->out_width + POOL_HPASS_SLACK_BYTES / sizeof(POOL_T);
+    const size_t scale_length = op->is_max ? 0 : col_scale_length + s->out_height;
     const POOL_T identity = op->is_max ? -(POOL_T)__builtin_inf() : 0;
     int status = FC_OK;
 #pragma omp parallel if (pool_run_parallel(planes, plane_size * sizeof(POOL_T)))
     {
-        POOL_T *buf = fc_alloc((block_rows * pitch + scale_length) * sizeof(POOL_T));
-        POOL_T *col_scale = NULL;
+        POOL_T *buf = fc_alloc((buf_length + scale_length) * sizeof(POOL_T));
+        POOL_T *col_scale = NULL, *row_scale = NULL;
         if (buf) {
-            POOL_FN(_fill)(buf, block_rows * pitch, identity);
-            col_scale = buf + block_rows * pitch;
-            for (size_t ow = 0; ow < scale_length; ow++)
+            POOL_FN(_fill)(buf, buf_length, identity);
+            col_scale = buf + buf_length;
+            row_scale = col_scale + col_scale_length;
+            for (size_t ow = 0; ow < col_scale_length; ow++)
                 col_scale[ow] = op->divisor_override || ow >= s->out_width
                                     ? 1
                                     : 1 / (POOL_T)pool_divisor_factor(ow, s->stride_width, s->kernel_width,
                                                                       s->pad_width, s->in_width, op->count_include_pad);
+            for (size_t oh = 0; oh < scale_length - col_scale_length; oh++)
+                row_scale[oh] = 1 / POOL_FN(_row_divisor)(s, op, oh);
         } else {
 #pragma omp atomic write
             status = FC_ENOMEM;
@@ -174,8 +244,11 @@ static int POOL_FN(_separable_pool)(const fc_pool2d_shape *s, const POOL_SEPARAB
             if (!buf) continue;
             POOL_T *o = out + (ptrdiff_t)(p / s->channels) * layout.batch_stride +
                         (ptrdiff_t)(p % s->channels) * layout.channel_stride;
-            POOL_FN(_separable_plane)(s, op, x + p * plane_size, x + planes * plane_size, o, buf, pitch, block_rows,
-                                      col_scale);
+            if (flat)
+                POOL_FN(_flat_plane)(s, op, x + p * plane_size, o, buf, col_scale, row_scale);
+            else
+                POOL_FN(_separable_plane)(s, op, x + p * plane_size, x + planes * plane_size, o, buf, pitch,
+                                          block_rows, col_scale, row_scale);
         }
         free(buf);
     }

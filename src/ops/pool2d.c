@@ -43,6 +43,7 @@ static pool_span pool_interior_rows(const fc_pool2d_shape *s) {
     const size_t extent = (s->kernel_height - 1) * s->dilation_height + 1;
     pool_span span = {(s->pad_height + s->stride_height - 1) / s->stride_height, 0};
     if (s->in_height + s->pad_height >= extent) span.end = (s->in_height + s->pad_height - extent) / s->stride_height + 1;
+    if (span.begin > s->out_height) span.begin = s->out_height;
     if (span.end > s->out_height) span.end = s->out_height;
     if (span.end < span.begin) span.end = span.begin;
     return span;
@@ -101,6 +102,26 @@ static size_t pool_block_rows(const fc_pool2d_shape *s, size_t row_bytes) {
     size_t rows = POOL_BLOCK_BYTES / row_bytes;
     if (rows < 1) rows = 1;
     return rows < s->out_height ? rows : s->out_height;
+}
+
+/* Planes up to this many bytes under a "same" stride-1 window take the flat path
+ * (_flat_plane): its vpass result, the size of the plane, stays in L1 next to the input. */
+#define POOL_FLAT_MAX_BYTES (16 * 1024)
+
+/* Whether planes of this shape take the flat path: stride 1, no dilation, odd kernels
+ * padded by half (the output has the input's size), and a small plane. */
+static int pool_flat(const fc_pool2d_shape *s, size_t elem_size) {
+    return s->stride_height == 1 && s->stride_width == 1 && s->dilation_height == 1 && s->dilation_width == 1 &&
+           s->kernel_height % 2 == 1 && s->kernel_width % 2 == 1 && s->pad_height == s->kernel_height / 2 &&
+           s->pad_width == s->kernel_width / 2 && s->in_height * s->in_width * elem_size <= POOL_FLAT_MAX_BYTES;
+}
+
+/* Elements of identity before the flat path's vpass result: the left padding of its first
+ * row, rounded to a cache line (pool_flat bounds the padding by the plane's size). */
+static size_t pool_flat_lead(size_t elem_size) { return POOL_FLAT_MAX_BYTES / elem_size; }
+
+static size_t pool_flat_buffer_length(const fc_pool2d_shape *s, size_t elem_size) {
+    return 2 * pool_flat_lead(elem_size) + s->in_height * s->in_width + POOL_HPASS_SLACK_BYTES / elem_size;
 }
 
 static int pool_run_parallel(size_t planes, size_t plane_bytes) {

@@ -107,7 +107,7 @@ POOL_INLINE POOL_VEC POOL_LOCAL(odd)(const POOL_T *p) {
 /* ---- vertical passes ---------------------------------------------------------------- */
 
 /* Vectors per step of the vpass: independent chains, to keep the loads in flight. */
-#define POOL_VPASS_UNROLL 4
+#define POOL_VPASS_UNROLL 8
 
 /* The vpass of one row for `taps` input rows; a constant `taps` unrolls the inner loop. */
 #define POOL_DEFINE_VPASS_ROW(name, combine, combine1)                                                   \
@@ -228,13 +228,18 @@ void POOL_UKERNEL(maxpool_ukernel_hpass)(size_t rows, size_t n, size_t kernel, s
 }
 
 #define POOL_SCALED(v, i) ((v) * (POOL_LOCAL(load)(col_scale + (i)) * row_scale))
+#define POOL_UNIFORMLY_SCALED(v, i) ((v) * row_scale)
 #define POOL_DEFINE_SUM_HPASS(shape, window)                                                             \
     void POOL_UKERNEL(avgpool_ukernel_hpass_##shape)(size_t rows, size_t n, size_t kernel, size_t stride, \
                                                      const POOL_T *in, size_t in_pitch,                \
                                                      const POOL_T *col_scale, POOL_T row_scale,         \
                                                      POOL_T *out, size_t out_room) {                    \
         (void)stride;                                                                                   \
-        POOL_DEFINE_HPASS_ROWS(name, window, POOL_SCALED)                                               \
+        if (col_scale) {                                                                                \
+            POOL_DEFINE_HPASS_ROWS(name, window, POOL_SCALED)                                           \
+        } else {                                                                                        \
+            POOL_DEFINE_HPASS_ROWS(name, window, POOL_UNIFORMLY_SCALED)                                 \
+        }                                                                                               \
     }
 
 POOL_INLINE POOL_VEC POOL_LOCAL(sum_window_s1)(const POOL_T *in, size_t i, size_t kernel) {
@@ -271,7 +276,7 @@ void POOL_UKERNEL(avgpool_ukernel_hpass)(size_t rows, size_t n, size_t kernel, s
             const POOL_T *window = in + i * stride;
             POOL_T acc = 0;
             for (size_t k = 0; k < kernel; k++) acc += window[k];
-            out[i] = acc * (col_scale[i] * row_scale);
+            out[i] = acc * (col_scale ? col_scale[i] * row_scale : row_scale);
         }
 }
 
@@ -344,6 +349,7 @@ const POOL_PASTE(POOL_PASTE(fc_, POOL_SFX), _pool_ukernels) POOL_PASTE4(fc_, POO
 #undef POOL_DEFINE_HPASS_ROWS
 #undef POOL_UNSCALED
 #undef POOL_SCALED
+#undef POOL_UNIFORMLY_SCALED
 #undef POOL_ADD
 #undef POOL_DEFINE_MAX_HPASS
 #undef POOL_DEFINE_SUM_HPASS

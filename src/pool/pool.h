@@ -36,7 +36,7 @@
                  size_t in_pitch, T *out, size_t out_room)
 
 /* sum hpass: out[r * n + i] = (sum over k < kernel of in[r * in_pitch + i * stride + k])
- * * row_scale * col_scale[i]; col_scale has the hpass's slack too. */
+ * * row_scale * col_scale[i]; col_scale has the hpass's slack too, or is NULL: all ones. */
 #define FC_POOL_SUM_HPASS(T, name)                                                                  \
     void (*name)(size_t rows, size_t n, size_t kernel, size_t stride, const T *in, size_t in_pitch, \
                  const T *col_scale, T row_scale, T *out, size_t out_room)
