@@ -63,25 +63,25 @@ GEOMETRY_CACHE_SIZE = 256
 
 
 def _typed(value):
-    """``value`` with the type of every element, so that cache keys equal only for equal
-    types: 2 and 2.0, or 1 and True, hash alike but are not the same argument."""
+    """``value`` with its type and its elements' types, so that cache keys are equal only
+    for equal types: 2 and 2.0, or 1 and True, hash alike but are not the same argument."""
     if isinstance(value, (tuple, list)):
-        return (type(value),) + tuple(_typed(v) for v in value)
-    return (type(value), value)
+        return (tuple(value), type(value), tuple(map(type, value)))
+    return (value, type(value))
 
 
 def pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode):
     """(PoolGeometry, its c_shape()) after validating the window arguments against x's
     shape (N, C, H, W)."""
-    args = (tuple(x_shape), kernel_size, stride, padding, dilation, ceil_mode)
     try:
-        key = tuple(_typed(a) for a in args)
+        key = (tuple(x_shape), _typed(kernel_size), _typed(stride), _typed(padding), _typed(dilation),
+               ceil_mode, type(ceil_mode))
         return _geometry_cache[key]
     except TypeError:  # unhashable arguments are checked afresh every time
-        return _pool_geometry(*args)
+        return _pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode)
     except KeyError:
         pass
-    result = _pool_geometry(*args)
+    result = _pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode)
     if len(_geometry_cache) >= GEOMETRY_CACHE_SIZE:
         _geometry_cache.clear()
     _geometry_cache[key] = result
