@@ -93,15 +93,21 @@ POOL_INLINE POOL_VEC POOL_LOCAL(max)(POOL_VEC acc, POOL_VEC x) {
 /* The scalar max, NaN if either is NaN. */
 POOL_INLINE POOL_T POOL_LOCAL(max1)(POOL_T a, POOL_T b) { return a > b || a != a ? a : b; }
 
+/* Lanes of two concatenated vectors, picked by constant indices (GCC before 12 lacks
+ * __builtin_shufflevector and spells it with a mask vector). */
+#if defined(__clang__) || __GNUC__ >= 12
+#define POOL_SHUFFLE2(a, b, lanes) __builtin_shufflevector(a, b, lanes)
+#else
+#define POOL_SHUFFLE2(a, b, lanes) __builtin_shuffle(a, b, (POOL_IVEC){lanes})
+#endif
+
 /* Elements 0, 2, 4, ... (even) or 1, 3, 5, ... (odd) of the 2 * POOL_VL starting at p. */
 POOL_INLINE POOL_VEC POOL_LOCAL(even)(const POOL_T *p) {
-    return __builtin_shufflevector(POOL_LOCAL(load)(p), POOL_LOCAL(load)(p + POOL_VL),
-                                   POOL_PASTE(POOL_EVEN_LANES_, POOL_VL));
+    return POOL_SHUFFLE2(POOL_LOCAL(load)(p), POOL_LOCAL(load)(p + POOL_VL), POOL_PASTE(POOL_EVEN_LANES_, POOL_VL));
 }
 
 POOL_INLINE POOL_VEC POOL_LOCAL(odd)(const POOL_T *p) {
-    return __builtin_shufflevector(POOL_LOCAL(load)(p), POOL_LOCAL(load)(p + POOL_VL),
-                                   POOL_PASTE(POOL_ODD_LANES_, POOL_VL));
+    return POOL_SHUFFLE2(POOL_LOCAL(load)(p), POOL_LOCAL(load)(p + POOL_VL), POOL_PASTE(POOL_ODD_LANES_, POOL_VL));
 }
 
 /* ---- vertical passes ---------------------------------------------------------------- */
@@ -342,6 +348,7 @@ const POOL_PASTE(POOL_PASTE(fc_, POOL_SFX), _pool_ukernels) POOL_PASTE4(fc_, POO
 #undef POOL_LOCAL
 #undef POOL_VEC
 #undef POOL_IVEC
+#undef POOL_SHUFFLE2
 #undef POOL_INLINE
 #undef POOL_VPASS_UNROLL
 #undef POOL_DEFINE_VPASS
