@@ -1,8 +1,13 @@
 """Pooling layers of real networks, fastconv against NumPy, the reference, torch and
 onnxruntime; one group per layer, GB/s from the bytes read + written.
 
-    PYTHONPATH=. python -m pytest bench/bench_pool.py --benchmark-only -q --benchmark-columns=mean
-    FASTCONV_BENCH_THREADS=2 PYTHONPATH=. python -m pytest bench/bench_pool.py --benchmark-only
+    PYTHONPATH=. python -m pytest bench/bench_pool.py --benchmark-only -q --benchmark-columns=median,mean
+    FASTCONV_BENCH_THREADS=2 PYTHONPATH=. python -m pytest bench/bench_pool.py --benchmark-only -k fastconv
+
+On a 2-core machine, compare 2-thread results of implementations run in separate processes
+(``-k fastconv``, ``-k onnxruntime``, ...): after its call each runtime's worker threads spin
+for a while, and a 2-thread team of the next runtime that shares the cores with them waits
+whole scheduler slices at its barriers. Medians are steadier than means on a shared machine.
 """
 from dataclasses import dataclass, field
 
