@@ -142,25 +142,43 @@ static void POOL_FN(_separable_plane)(const fc_pool2d_shape *s, const POOL_SEPAR
     }
 }
 
-/* Outputs (oh, ow) of a "same" stride-1 window for rows [oh0, oh1), recomputed from the
- * plane's vpass result v (rows W apart) over only the columns inside the input: the
- * outputs near the left and right edges, which the flat hpass of _flat_plane gets wrong. */
+/* Output column ow of a "same" stride-1 window for rows [oh0, oh1), recomputed from the
+ * plane's vpass result v (rows W apart) over the `taps` columns from c0, those inside the
+ * input; constant `is_max` and `taps` (the common 3-wide window's edges) unroll the loop. */
+static inline __attribute__((always_inline)) void POOL_FN(_flat_fix_rows)(
+    int is_max, const POOL_T *v, size_t w, size_t ow, size_t c0, size_t taps, size_t oh0, size_t oh1,
+    POOL_T col_scale, const POOL_T *row_scale, POOL_T *out) {
+    for (size_t oh = oh0; oh < oh1; oh++) {
+        const POOL_T *window = v + oh * w + c0;
+        POOL_T acc = window[0];
+        if (is_max) {
+            for (size_t c = 1; c < taps; c++) acc = window[c] > acc || window[c] != window[c] ? window[c] : acc;
+        } else {
+            for (size_t c = 1; c < taps; c++) acc += window[c];
+            acc *= col_scale * row_scale[oh];
+        }
+        out[oh * w + ow] = acc;
+    }
+}
+
+/* The outputs near the left and right edges, which the flat hpass of _flat_plane gets
+ * wrong (its windows wrap into the neighbouring rows). */
 static void POOL_FN(_flat_fix_column)(const fc_pool2d_shape *s, const POOL_SEPARABLE *op, const POOL_T *v,
                                       size_t ow, size_t oh0, size_t oh1, const POOL_T *col_scale,
                                       const POOL_T *row_scale, POOL_T *out) {
     const size_t w = s->in_width, reach = s->pad_width;
     const size_t c0 = ow > reach ? ow - reach : 0, c1 = ow + reach + 1 < w ? ow + reach + 1 : w;
-    for (size_t oh = oh0; oh < oh1; oh++) {
-        const POOL_T *window = v + oh * w;
-        POOL_T acc = window[c0];
-        if (op->is_max) {
-            for (size_t c = c0 + 1; c < c1; c++) acc = window[c] > acc || window[c] != window[c] ? window[c] : acc;
-        } else {
-            for (size_t c = c0 + 1; c < c1; c++) acc += window[c];
-            acc *= col_scale[ow] * row_scale[oh];
-        }
-        out[oh * w + ow] = acc;
+    const POOL_T scale = op->is_max ? 1 : col_scale[ow];
+#define POOL_FIX_ROWS(is_max, taps) POOL_FN(_flat_fix_rows)(is_max, v, w, ow, c0, taps, oh0, oh1, scale, row_scale, out)
+    if (op->is_max) {
+        if (c1 - c0 == 2) POOL_FIX_ROWS(1, 2);
+        else POOL_FIX_ROWS(1, c1 - c0);
+    } else {
+        if (c1 - c0 == 2) POOL_FIX_ROWS(0, 2);
+        else if (c1 - c0 == 3) POOL_FIX_ROWS(0, 3);
+        else POOL_FIX_ROWS(0, c1 - c0);
     }
+#undef POOL_FIX_ROWS
 }
 
 /* A small plane under a "same" stride-1 window (odd kernel, padding half of it, so the
