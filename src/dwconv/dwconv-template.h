@@ -275,10 +275,12 @@ DW_INLINE const DW_T *DW_FN(channel_weights)(const DW_T *w, size_t taps, DW_T *l
 /* Splits one input plane into the planar phase planes (rows `pitch` apart): see dwconv.h. */
 DW_INLINE void DW_FN(stage_planes)(const fc_conv2d_shape *s, const fc_dwconv_workspace_layout *l, const DW_T *x,
                                    const size_t sh, const size_t sw, DW_T *staged) {
+    /* A row is read on into the rows after it, up to the plane's end: those lanes land in
+     * phase columns past the input's, which no unmasked lane reads, so whole vectors do. */
     for (size_t ph = 0; ph < sh && ph < s->in_height; ph++)
         for (size_t i = 0; i * sh + ph < s->in_height; i++)
-            DW_FN(stage_row)(x + (i * sh + ph) * s->in_width, s->in_width, 0, sw, l->pitch, l->phase_elems,
-                             staged + ph * sw * l->phase_elems + i * l->pitch);
+            DW_FN(stage_row)(x + (i * sh + ph) * s->in_width, (s->in_height - i * sh - ph) * s->in_width, 0, sw,
+                             l->pitch, l->phase_elems, staged + ph * sw * l->phase_elems + i * l->pitch);
 }
 
 /* Lanes of output vector v whose tap t falls inside the input. */
