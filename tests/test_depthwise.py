@@ -128,6 +128,15 @@ def test_out_channel_slice(isa, dtype):
     assert np.isnan(buf[:, :3]).all() and np.isnan(buf[:, 11:]).all()
 
 
+@pytest.mark.parametrize("out_size", [(32, 32), (33, 32)], ids=["planar", "band"])
+@pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
+def test_planar_limit(isa, out_size, stride):
+    """Output planes of 1024 elements are computed whole (planar), 1056 a band at a time."""
+    h, w = (out_size[0] * stride, out_size[1] * stride)
+    run_case(np.float32, channels=3, multiplier=2, size=(h, w), kernel=(3, 3), stride=stride, padding=1,
+             activation="relu6", residual=True)
+
+
 def test_threads_split_rows():
     """Few planes and 2 threads: planes are split into row blocks, with the same result."""
     previous = fastconv.get_num_threads()

@@ -9,6 +9,8 @@
  *     DW_LOAD_WINDOW(row, start, n)        lanes row[start + i] where 0 <= start + i < n,
  *                                          zero elsewhere; lanes outside are never read
  *     DW_STORE_PARTIAL(p, v, n)            the first n (< DW_VL) lanes of v
+ *     DW_LOAD_MASKED(p, bits)              lanes p[i] where bit i of bits is set, zero
+ *                                          elsewhere; lanes outside are never read
  *   and, if DW_VL > 1, DW_EVENS / DW_ODDS: __builtin_shuffle masks taking the even / odd
  *   lanes of the 2 * DW_VL lanes of two vectors.
  *
@@ -165,7 +167,7 @@ DW_INLINE void DW_FN(flat)(const size_t taps, const ptrdiff_t *off, const DW_T *
     if (f < n) DW_FN(flat_block)(1, taps, off, w, bias, src, flat, f);
 }
 
-/* What every band of a call shares. */
+/* What every band of a call shares; bias, slope and residual are the current channel's. */
 typedef struct {
     const fc_conv2d_shape *s;
     const fc_dwconv_workspace_layout *l;
@@ -180,12 +182,16 @@ DW_INLINE void DW_FN(call_init)(DW_FN(call) *c, const fc_dwconv_plan *plan, cons
     c->s = &plan->shape;
     c->l = &plan->workspace;
     c->f.has_slope = ep && ep->slope;
-    c->f.slope = DW_FN(splat)(c->f.has_slope ? ep->slope[0] : 0);
     c->f.lo = DW_FN(splat)(ep ? ep->min : -inf);
     c->f.hi = DW_FN(splat)(ep ? ep->max : inf);
-    c->bias = ep && ep->bias ? ep->bias[0] : 0;
-    c->residual = ep ? ep->residual : NULL;
     c->residual_stride = ep ? ep->residual_row_stride : 0;
+}
+
+/* Points the call at channel i of the run. */
+DW_INLINE void DW_FN(call_channel)(DW_FN(call) *c, const DW_EPILOGUE *ep, size_t i) {
+    c->f.slope = DW_FN(splat)(c->f.has_slope ? ep->slope[i] : 0);
+    c->bias = ep && ep->bias ? ep->bias[i] : 0;
+    c->residual = ep && ep->residual ? ep->residual + (ptrdiff_t)(i * c->s->out_height) * c->residual_stride : NULL;
 }
 
 /* Stages phase rows [band, band + rows + reach_rows) of every row phase. */
@@ -258,30 +264,127 @@ DW_INLINE void DW_FN(kernel_rows)(const DW_FN(call) *c, size_t oh_begin, size_t 
     }
 }
 
-DW_INLINE void DW_FN(kernel)(const fc_dwconv_plan *plan, size_t oh_begin, size_t oh_end, const DW_T *x,
-                             const DW_T *weight, DW_T *out, const DW_EPILOGUE *ep, void *workspace,
+/* The taps of one channel: a copy the output stores cannot alias, so that the weights stay
+ * in registers, when they fit in `local`. */
+DW_INLINE const DW_T *DW_FN(channel_weights)(const DW_T *w, size_t taps, DW_T *local) {
+    if (taps > DW_LOCAL_TAPS * DW_LOCAL_TAPS) return w;
+    for (size_t t = 0; t < taps; t++) local[t] = w[t];
+    return local;
+}
+
+/* Splits one input plane into the planar phase planes (rows `pitch` apart): see dwconv.h. */
+DW_INLINE void DW_FN(stage_planes)(const fc_conv2d_shape *s, const fc_dwconv_workspace_layout *l, const DW_T *x,
+                                   const size_t sh, const size_t sw, DW_T *staged) {
+    /* A row is read on into the rows after it, up to the plane's end: those lanes land in
+     * phase columns past the input's, which no unmasked lane reads, so whole vectors do. */
+    for (size_t ph = 0; ph < sh && ph < s->in_height; ph++)
+        for (size_t i = 0; i * sh + ph < s->in_height; i++)
+            DW_FN(stage_row)(x + (i * sh + ph) * s->in_width, (s->in_height - i * sh - ph) * s->in_width, 0, sw,
+                             l->pitch, l->phase_elems, staged + ph * sw * l->phase_elems + i * l->pitch);
+}
+
+/* Lanes of output vector v whose tap t falls inside the input. */
+DW_INLINE unsigned DW_FN(tap_mask)(const uint16_t *masks, size_t taps, size_t v, size_t t) {
+    const size_t first = v * DW_VL;
+    const unsigned word = masks[first / FC_DWCONV_MASK_BITS * taps + t];
+    return DW_VL == FC_DWCONV_MASK_BITS ? word : (word >> (first % FC_DWCONV_MASK_BITS)) & ((1u << DW_VL) - 1u);
+}
+
+/* Output vectors [v, v + nb) of a planar plane of n outputs: nb independent FMA chains,
+ * epilogue in registers. */
+DW_INLINE void DW_FN(planar_block)(const DW_FN(call) *c, const size_t nb, const size_t taps, const ptrdiff_t *off,
+                                   const uint16_t *masks, const DW_T *w, const DW_T *src, DW_T *out, size_t v,
+                                   size_t n) {
+    DW_VEC acc[DW_BLOCK];
+#pragma GCC unroll 8
+    for (size_t b = 0; b < nb; b++) acc[b] = DW_FN(splat)(c->bias);
+#pragma GCC unroll 64
+    for (size_t t = 0; t < taps; t++) {
+        const DW_VEC wv = DW_FN(splat)(w[t]);
+#pragma GCC unroll 8
+        for (size_t b = 0; b < nb; b++)
+            acc[b] += DW_LOAD_MASKED(src + off[t] + (v + b) * DW_VL, DW_FN(tap_mask)(masks, taps, v + b, t)) * wv;
+    }
+#pragma GCC unroll 8
+    for (size_t b = 0; b < nb; b++) {
+        const size_t first = (v + b) * DW_VL;
+        DW_FN(finish)(acc[b], c->residual ? c->residual + first : NULL, &c->f, out + first,
+                      n - first < DW_VL ? n - first : DW_VL);
+    }
+}
+
+/* Whole planes in the flat output space, straight from the input or from its phase planes. */
+DW_INLINE void DW_FN(kernel_planar)(DW_FN(call) *c, size_t channels, const DW_T *x, ptrdiff_t x_channel_stride,
+                                    const DW_T *weight, DW_T *out, ptrdiff_t out_channel_stride,
+                                    const DW_EPILOGUE *ep, void *workspace, const size_t taps, const size_t sh,
+                                    const size_t sw) {
+    const fc_dwconv_workspace_layout *l = c->l;
+    const size_t n = c->s->out_height * c->s->out_width, vectors = (n + DW_VL - 1) / DW_VL;
+    DW_T *staged = workspace;
+    const ptrdiff_t *workspace_off = (const ptrdiff_t *)((char *)workspace + l->offsets_offset);
+    const uint16_t *masks = (const uint16_t *)((char *)workspace + l->masks_offset);
+    ptrdiff_t local_off[DW_LOCAL_TAPS * DW_LOCAL_TAPS];
+    const ptrdiff_t *off = workspace_off;
+    if (taps <= DW_LOCAL_TAPS * DW_LOCAL_TAPS) {
+        for (size_t t = 0; t < taps; t++) local_off[t] = workspace_off[t];
+        off = local_off;
+    }
+    DW_T local_w[DW_LOCAL_TAPS * DW_LOCAL_TAPS];
+    for (size_t i = 0; i < channels; i++) {
+        DW_FN(call_channel)(c, ep, i);
+        const DW_T *plane = x + (ptrdiff_t)i * x_channel_stride;
+        if (l->staged) {
+            DW_FN(stage_planes)(c->s, l, plane, sh, sw, staged);
+            plane = staged;
+        }
+        const DW_T *w = DW_FN(channel_weights)(weight + i * taps, taps, local_w);
+        DW_T *out_plane = out + (ptrdiff_t)i * out_channel_stride;
+        size_t v = 0;
+        for (; v + DW_BLOCK <= vectors; v += DW_BLOCK)
+            DW_FN(planar_block)(c, DW_BLOCK, taps, off, masks, w, plane, out_plane, v, n);
+        /* 1 to 3 vectors left: a block of 2 and a single. */
+        if (v + 2 <= vectors) {
+            DW_FN(planar_block)(c, 2, taps, off, masks, w, plane, out_plane, v, n);
+            v += 2;
+        }
+        if (v < vectors) DW_FN(planar_block)(c, 1, taps, off, masks, w, plane, out_plane, v, n);
+    }
+}
+
+DW_INLINE void DW_FN(kernel)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin, size_t oh_end,
+                             const DW_T *x, ptrdiff_t x_channel_stride, const DW_T *weight, DW_T *out,
+                             ptrdiff_t out_channel_stride, const DW_EPILOGUE *ep, void *workspace,
                              const size_t kh_count, const size_t kw_count, const size_t sh, const size_t sw,
                              const size_t dh, const size_t dw) {
     DW_FN(call) c;
     DW_FN(call_init)(&c, plan, ep);
     const size_t taps = kh_count * kw_count;
-    DW_T local_w[DW_LOCAL_TAPS * DW_LOCAL_TAPS];
-    const DW_T *w = weight;
-    if (taps <= DW_LOCAL_TAPS * DW_LOCAL_TAPS) {
-        /* A copy the output stores cannot alias, so the weights stay in registers. */
-        for (size_t t = 0; t < taps; t++) local_w[t] = weight[t];
-        w = local_w;
+    if (plan->workspace.planar) {
+        DW_FN(kernel_planar)(&c, channels, x, x_channel_stride, weight, out, out_channel_stride, ep, workspace, taps,
+                             sh, sw);
+        return;
     }
-    if (plan->workspace.flat)
-        DW_FN(kernel_flat)(&c, oh_begin, oh_end, x, w, out, workspace, kh_count, kw_count, sh, sw, dh, dw);
-    else
-        DW_FN(kernel_rows)(&c, oh_begin, oh_end, x, w, out, workspace, kh_count, kw_count, sh, sw, dh, dw);
+    DW_T local_w[DW_LOCAL_TAPS * DW_LOCAL_TAPS];
+    for (size_t i = 0; i < channels; i++) {
+        DW_FN(call_channel)(&c, ep, i);
+        const DW_T *w = DW_FN(channel_weights)(weight + i * taps, taps, local_w);
+        const DW_T *plane = x + (ptrdiff_t)i * x_channel_stride;
+        DW_T *out_plane = out + (ptrdiff_t)i * out_channel_stride;
+        if (plan->workspace.flat)
+            DW_FN(kernel_flat)(&c, oh_begin, oh_end, plane, w, out_plane, workspace, kh_count, kw_count, sh, sw, dh,
+                               dw);
+        else
+            DW_FN(kernel_rows)(&c, oh_begin, oh_end, plane, w, out_plane, workspace, kh_count, kw_count, sh, sw, dh,
+                               dw);
+    }
 }
 
 #define DW_DEFINE_KERNEL(shape, kh, kw, sh, sw)                                                               \
-    void DW_KERNEL(shape)(const fc_dwconv_plan *plan, size_t oh_begin, size_t oh_end, const DW_T *x,         \
-                          const DW_T *weight, DW_T *out, const DW_EPILOGUE *ep, void *workspace) {            \
-        DW_FN(kernel)(plan, oh_begin, oh_end, x, weight, out, ep, workspace, kh, kw, sh, sw, 1, 1);           \
+    void DW_KERNEL(shape)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin, size_t oh_end,         \
+                          const DW_T *x, ptrdiff_t x_channel_stride, const DW_T *weight, DW_T *out,            \
+                          ptrdiff_t out_channel_stride, const DW_EPILOGUE *ep, void *workspace) {              \
+        DW_FN(kernel)(plan, channels, oh_begin, oh_end, x, x_channel_stride, weight, out, out_channel_stride,  \
+                      ep, workspace, kh, kw, sh, sw, 1, 1);                                                    \
     }
 
 DW_DEFINE_KERNEL(3x3s1, 3, 3, 1, 1)
@@ -289,11 +392,13 @@ DW_DEFINE_KERNEL(3x3s2, 3, 3, 2, 2)
 DW_DEFINE_KERNEL(5x5s1, 5, 5, 1, 1)
 DW_DEFINE_KERNEL(5x5s2, 5, 5, 2, 2)
 
-void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t oh_begin, size_t oh_end, const DW_T *x, const DW_T *weight,
-                    DW_T *out, const DW_EPILOGUE *ep, void *workspace) {
+void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin, size_t oh_end, const DW_T *x,
+                    ptrdiff_t x_channel_stride, const DW_T *weight, DW_T *out, ptrdiff_t out_channel_stride,
+                    const DW_EPILOGUE *ep, void *workspace) {
     const fc_conv2d_shape *s = &plan->shape;
-    DW_FN(kernel)(plan, oh_begin, oh_end, x, weight, out, ep, workspace, s->kernel_height, s->kernel_width,
-                  s->stride_height, s->stride_width, s->dilation_height, s->dilation_width);
+    DW_FN(kernel)(plan, channels, oh_begin, oh_end, x, x_channel_stride, weight, out, out_channel_stride, ep, workspace,
+                  s->kernel_height, s->kernel_width, s->stride_height, s->stride_width, s->dilation_height,
+                  s->dilation_width);
 }
 
 #undef DW_DEFINE_KERNEL
@@ -314,5 +419,6 @@ void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t oh_begin, size_t oh_end, 
 #undef DW_VMAX
 #undef DW_LOAD_WINDOW
 #undef DW_STORE_PARTIAL
+#undef DW_LOAD_MASKED
 #undef DW_EVENS
 #undef DW_ODDS

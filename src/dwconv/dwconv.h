@@ -1,11 +1,20 @@
-/* Depthwise convolution microkernels (NCHW, one input plane -> one output plane).
+/* Depthwise convolution microkernels (NCHW; a run of channels, one input plane -> one
+ * output plane each).
  *
- * A microkernel computes output rows [oh_begin, oh_end) of one plane, a band of rows at a
- * time. It first stages the input rows the band needs into the caller's workspace, zero
- * padded and split into stride_height x stride_width phase planes:
+ * Small planes (at most FC_DWCONV_PLANAR_MAX_PIXELS outputs) are computed whole, in the
+ * flat space of the output plane: output o = oh * out_width + ow reads, for tap t, element
+ * o + offset[t] of a "phase plane" whose rows are out_width apart, under a per-lane mask
+ * (precomputed per tap, one bit per output) that zeroes what falls in the padding. At
+ * stride 1 with out_width == in_width the phase plane is the input itself: no copy at all;
+ * otherwise the input is first split into stride_height x stride_width phase planes
  *
- *   phase (ph, pw), row i, column k  <-  padded input (i * sh + ph, k * sw + pw)
+ *   phase (ph, pw), row i, column k  <-  input (i * sh + ph, k * sw + pw)
  *
+ * so that every tap is again one contiguous (masked) vector load. Vectors run across row
+ * ends, so a 7x7 plane fills 16-lane vectors, and a call does many channels with one setup.
+ *
+ * Larger planes go a band of rows at a time: the band is staged into the caller's
+ * workspace, zero padded and split into phase planes of padded coordinates
  * (padded row r = input row r - pad_top; rows of `pitch` elements), so that tap (kh, kw)
  * of output (oh, ow) reads phase ((kh dh) % sh, (kw dw) % sw) at row oh + (kh dh) / sh,
  * column ow + (kw dw) / sw: contiguous vector loads for every stride and dilation, no
@@ -13,8 +22,7 @@
  *
  * With pitch = out_width + (kw_count - 1) * dw / sw, output (oh, ow) sits at flat index
  * oh * pitch + ow of every tap's shifted view of a phase plane. Narrow planes are
- * computed in that flat space (vectors run across row ends, so a 7-wide plane still
- * fills 16-lane vectors), then copied out row by row through the epilogue; wide ones
+ * computed in that flat space, then copied out row by row through the epilogue; wide ones
  * row by row, epilogue in registers.
  *
  * Kernels: 3x3 and 5x5 at stride 1 and 2 (dilation 1), and kxk for any other shape; the
@@ -35,22 +43,30 @@
 #define FC_DWCONV_BAND_BYTES (24 * 1024)
 /* Planes narrower than this many elements are computed in the flat space. */
 #define FC_DWCONV_FLAT_MAX_WIDTH 40
+/* Output planes of at most this many elements are computed whole (the planar method). */
+#define FC_DWCONV_PLANAR_MAX_PIXELS 1024
+/* Bits per word of the planar tap masks (at least the widest vector's lanes). */
+#define FC_DWCONV_MASK_BITS 16
 
 /* What a microkernel needs besides its pointers; built once per operator call. */
 typedef struct fc_dwconv_plan fc_dwconv_plan;
 
-/* x: the input plane (in_height x in_width, contiguous); weight: kernel_height x kernel_width
- * taps of this output channel; out: output row 0 of the plane (rows out_width apart);
- * ep: bias[0] and slope[0] are this channel's, residual its row 0 (rows
- * residual_row_stride apart); NULL pointers disable each part. workspace: the plan's
+/* Output rows [oh_begin, oh_end) of `channels` channels; channel i reads the input plane
+ * x + i * x_channel_stride (in_height x in_width, contiguous; stride 0: channels sharing
+ * one input), the kernel_height x kernel_width taps at weight + i * taps, and writes the
+ * plane out + i * out_channel_stride (rows out_width apart). ep: bias[i] and slope[i] are
+ * channel i's, residual its row 0 (rows residual_row_stride apart, planes out_height rows
+ * apart); NULL pointers disable each part. Planar plans (workspace.planar) take whole
+ * planes only: oh_begin = 0, oh_end = out_height. workspace: the plan's
  * workspace.total_bytes, FC_ALIGN-aligned, private to the calling thread, set up once with
  * fc_dwconv_workspace_init. Only the shape's plane sizes, kernel, stride, dilation and
  * top/left padding are read. */
-typedef void (*fc_f32_dwconv_ukernel)(const fc_dwconv_plan *plan, size_t oh_begin, size_t oh_end, const float *x,
-                                      const float *weight, float *out, const fc_f32_epilogue *ep, void *workspace);
-typedef void (*fc_f64_dwconv_ukernel)(const fc_dwconv_plan *plan, size_t oh_begin, size_t oh_end, const double *x,
-                                      const double *weight, double *out, const fc_f64_epilogue *ep,
-                                      void *workspace);
+typedef void (*fc_f32_dwconv_ukernel)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin, size_t oh_end,
+                                      const float *x, ptrdiff_t x_channel_stride, const float *weight, float *out,
+                                      ptrdiff_t out_channel_stride, const fc_f32_epilogue *ep, void *workspace);
+typedef void (*fc_f64_dwconv_ukernel)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin, size_t oh_end,
+                                      const double *x, ptrdiff_t x_channel_stride, const double *weight, double *out,
+                                      ptrdiff_t out_channel_stride, const fc_f64_epilogue *ep, void *workspace);
 
 /* The microkernels of one ISA; `kxk` takes any shape. */
 typedef struct {
@@ -68,21 +84,72 @@ const fc_f64_dwconv_kernels *fc_f64_dwconv_kernels_for(int isa);
 fc_f32_dwconv_ukernel fc_f32_dwconv_select(const fc_f32_dwconv_kernels *k, const fc_conv2d_shape *s);
 fc_f64_dwconv_ukernel fc_f64_dwconv_select(const fc_f64_dwconv_kernels *k, const fc_conv2d_shape *s);
 
-/* Layout of the workspace, shared by every kernel and the operator: the staged band
- * (sh * sw phase planes of `phase_elems`, each band_rows + reach_rows + 1 rows of `pitch`),
- * the flat results (band_rows rows of `pitch`), then the row pointers (kernel_height) and
- * tap offsets (kernel_height * kernel_width) of kernels too large for registers. */
+/* Layout of the workspace, shared by every kernel and the operator.
+ * Band plans: the staged band (sh * sw phase planes of `phase_elems`, each
+ * band_rows + reach_rows + 1 rows of `pitch`), the flat results (band_rows rows of
+ * `pitch`), then the row pointers (kernel_height) and tap offsets (kernel_height *
+ * kernel_width) of kernels too large for registers.
+ * Planar plans: the phase planes if `staged` (sh * sw of `phase_elems`, each phase_rows
+ * rows of pitch = out_width), the tap offsets, then the tap masks: for every word w of
+ * FC_DWCONV_MASK_BITS outputs and tap t, word w * taps + t has bit b set iff output
+ * w * FC_DWCONV_MASK_BITS + b exists and its tap t falls inside the input. */
 typedef struct {
     size_t pitch, band_rows, reach_rows, phase_elems;
     size_t flat_offset, pointers_offset, offsets_offset, total_bytes;
     int flat;
+    int planar, staged;
+    size_t phase_rows, mask_words, masks_offset;
 } fc_dwconv_workspace_layout;
 
 static inline size_t fc_dwconv_round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
+/* Floor division and the matching non-negative remainder, for tap positions left of 0. */
+static inline ptrdiff_t fc_dwconv_floor_div(ptrdiff_t a, ptrdiff_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/* Output columns [*lo, *hi) whose column tap_col + ow * stride falls inside [0, in_size). */
+static inline void fc_dwconv_valid_range(ptrdiff_t tap_col, size_t stride, size_t in_size, size_t out_size,
+                                         size_t *lo, size_t *hi) {
+    const ptrdiff_t s = (ptrdiff_t)stride;
+    const ptrdiff_t first = tap_col >= 0 ? 0 : (-tap_col + s - 1) / s;
+    const ptrdiff_t last = (ptrdiff_t)in_size - 1 - tap_col; /* ow * s <= last */
+    ptrdiff_t end = last < 0 ? 0 : last / s + 1;
+    if (end > (ptrdiff_t)out_size) end = (ptrdiff_t)out_size;
+    *lo = (size_t)first;
+    *hi = end > first ? (size_t)end : (size_t)first;
+}
+
+/* Whether a plane can be computed whole in the flat output space: small enough, and every
+ * column a valid output reads lies within the first out_width columns of its phase
+ * plane (rows out_width apart). */
+static inline int fc_dwconv_planar_fits(const fc_conv2d_shape *s) {
+    if (s->out_height * s->out_width > FC_DWCONV_PLANAR_MAX_PIXELS) return 0;
+    for (size_t kw = 0; kw < s->kernel_width; kw++) {
+        const ptrdiff_t col = (ptrdiff_t)(kw * s->dilation_width) - (ptrdiff_t)s->pad_left;
+        size_t lo, hi;
+        fc_dwconv_valid_range(col, s->stride_width, s->in_width, s->out_width, &lo, &hi);
+        if (hi > lo && (ptrdiff_t)(hi - 1) + fc_dwconv_floor_div(col, (ptrdiff_t)s->stride_width) >=
+                           (ptrdiff_t)s->out_width)
+            return 0;
+    }
+    return 1;
+}
+
 static inline fc_dwconv_workspace_layout fc_dwconv_workspace(const fc_conv2d_shape *s, size_t elem_size) {
-    fc_dwconv_workspace_layout l;
-    const size_t phases = s->stride_height * s->stride_width;
+    fc_dwconv_workspace_layout l = {0};
+    const size_t phases = s->stride_height * s->stride_width, taps = s->kernel_height * s->kernel_width;
+    l.planar = fc_dwconv_planar_fits(s);
+    if (l.planar) {
+        /* Stride 1 with out_width == in_width: the input is its own phase plane. */
+        l.staged = phases > 1 || s->out_width != s->in_width;
+        l.pitch = s->out_width;
+        l.phase_rows = (s->in_height + s->stride_height - 1) / s->stride_height;
+        l.phase_elems = fc_dwconv_round_up(l.phase_rows * l.pitch + FC_DWCONV_SLACK, FC_DWCONV_SLACK);
+        l.offsets_offset = fc_dwconv_round_up((l.staged ? phases : 0) * l.phase_elems * elem_size, FC_DWCONV_WS_ALIGN);
+        l.masks_offset = l.offsets_offset + fc_dwconv_round_up(taps * sizeof(ptrdiff_t), FC_DWCONV_WS_ALIGN);
+        l.mask_words = (s->out_height * s->out_width + FC_DWCONV_MASK_BITS - 1) / FC_DWCONV_MASK_BITS;
+        l.total_bytes = l.masks_offset + fc_dwconv_round_up(l.mask_words * taps * sizeof(uint16_t), FC_DWCONV_WS_ALIGN);
+        return l;
+    }
     l.pitch = s->out_width + (s->kernel_width - 1) * s->dilation_width / s->stride_width;
     l.reach_rows = (s->kernel_height - 1) * s->dilation_height / s->stride_height;
     l.flat = s->out_width < FC_DWCONV_FLAT_MAX_WIDTH;
@@ -97,8 +164,7 @@ static inline fc_dwconv_workspace_layout fc_dwconv_workspace(const fc_conv2d_sha
     l.pointers_offset = l.flat_offset + fc_dwconv_round_up(flat_bytes, FC_DWCONV_WS_ALIGN);
     l.offsets_offset =
         l.pointers_offset + fc_dwconv_round_up(s->kernel_height * sizeof(void *), FC_DWCONV_WS_ALIGN);
-    l.total_bytes = l.offsets_offset +
-                    fc_dwconv_round_up(s->kernel_height * s->kernel_width * sizeof(ptrdiff_t), FC_DWCONV_WS_ALIGN);
+    l.total_bytes = l.offsets_offset + fc_dwconv_round_up(taps * sizeof(ptrdiff_t), FC_DWCONV_WS_ALIGN);
     return l;
 }
 
@@ -108,7 +174,7 @@ struct fc_dwconv_plan {
 };
 
 /* Zeroes a freshly allocated workspace, so that no vector lane a kernel computes and then
- * discards ever reads uninitialized memory. */
+ * discards ever reads uninitialized memory, and fills in a planar plan's tap offsets and masks. */
 void fc_dwconv_workspace_init(const fc_dwconv_plan *plan, void *workspace);
 
 #endif

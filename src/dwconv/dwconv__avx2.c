@@ -30,6 +30,16 @@ static inline __m256i dw_window_mask_i64(ptrdiff_t start, size_t n) {
     return (__m256i)((iota >= lo) & (iota < hi));
 }
 
+/* All-ones in the lanes whose bit is set. */
+static inline __m256i dw_bits_mask_i32(unsigned bits) {
+    const dw_i32x8 lane_bit = {1, 2, 4, 8, 16, 32, 64, 128};
+    return (__m256i)((((dw_i32x8){0} + (int32_t)bits) & lane_bit) != 0);
+}
+static inline __m256i dw_bits_mask_i64(unsigned bits) {
+    const dw_i64x4 lane_bit = {1, 2, 4, 8};
+    return (__m256i)((((dw_i64x4){0} + (int64_t)bits) & lane_bit) != 0);
+}
+
 static inline dw_f32x8 dw_f32_window(const float *row, ptrdiff_t start, size_t n) {
     return (dw_f32x8)_mm256_maskload_ps(row + start, dw_window_mask_i32(start, n));
 }
@@ -54,6 +64,7 @@ static inline void dw_f64_store_partial(double *p, dw_f64x4 v, size_t n) {
 #define DW_VMAX(a, b) ((dw_f32x8)_mm256_max_ps((__m256)(a), (__m256)(b)))
 #define DW_LOAD_WINDOW dw_f32_window
 #define DW_STORE_PARTIAL dw_f32_store_partial
+#define DW_LOAD_MASKED(p, bits) ((dw_f32x8)_mm256_maskload_ps((p), dw_bits_mask_i32(bits)))
 #define DW_EVENS ((dw_i32x8){0, 2, 4, 6, 8, 10, 12, 14})
 #define DW_ODDS ((dw_i32x8){1, 3, 5, 7, 9, 11, 13, 15})
 #include "dwconv/dwconv-template.h"
@@ -67,6 +78,7 @@ static inline void dw_f64_store_partial(double *p, dw_f64x4 v, size_t n) {
 #define DW_VMAX(a, b) ((dw_f64x4)_mm256_max_pd((__m256d)(a), (__m256d)(b)))
 #define DW_LOAD_WINDOW dw_f64_window
 #define DW_STORE_PARTIAL dw_f64_store_partial
+#define DW_LOAD_MASKED(p, bits) ((dw_f64x4)_mm256_maskload_pd((p), dw_bits_mask_i64(bits)))
 #define DW_EVENS ((dw_i64x4){0, 2, 4, 6})
 #define DW_ODDS ((dw_i64x4){1, 3, 5, 7})
 #include "dwconv/dwconv-template.h"

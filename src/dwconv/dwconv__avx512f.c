@@ -42,6 +42,7 @@ static inline void dw_f64_store_partial(double *p, dw_f64x8 v, size_t n) {
 #define DW_VMAX(a, b) ((dw_f32x16)_mm512_max_ps((__m512)(a), (__m512)(b)))
 #define DW_LOAD_WINDOW dw_f32_window
 #define DW_STORE_PARTIAL dw_f32_store_partial
+#define DW_LOAD_MASKED(p, bits) ((dw_f32x16)_mm512_maskz_loadu_ps((__mmask16)(bits), (p)))
 #define DW_EVENS ((dw_i32x16){0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30})
 #define DW_ODDS ((dw_i32x16){1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31})
 #include "dwconv/dwconv-template.h"
@@ -55,6 +56,7 @@ static inline void dw_f64_store_partial(double *p, dw_f64x8 v, size_t n) {
 #define DW_VMAX(a, b) ((dw_f64x8)_mm512_max_pd((__m512d)(a), (__m512d)(b)))
 #define DW_LOAD_WINDOW dw_f64_window
 #define DW_STORE_PARTIAL dw_f64_store_partial
+#define DW_LOAD_MASKED(p, bits) ((dw_f64x8)_mm512_maskz_loadu_pd((__mmask8)(bits), (p)))
 #define DW_EVENS ((dw_i64x8){0, 2, 4, 6, 8, 10, 12, 14})
 #define DW_ODDS ((dw_i64x8){1, 3, 5, 7, 9, 11, 13, 15})
 #include "dwconv/dwconv-template.h"

@@ -11,6 +11,7 @@ typedef double dw_f64x1 __attribute__((vector_size(sizeof(double)), may_alias));
     static inline V dw_##sfx##_window(const T *row, ptrdiff_t start, size_t n) {                    \
         return (V){start >= 0 && start < (ptrdiff_t)n ? row[start] : 0};                            \
     }                                                                                               \
+    static inline V dw_##sfx##_masked(const T *p, unsigned bits) { return (V){bits & 1u ? p[0] : 0}; } \
     /* Never called: with one lane, every store is whole. */                                       \
     static inline void dw_##sfx##_store_partial(T *p, V v, size_t n) {                              \
         if (n) p[0] = v[0];                                                                         \
@@ -29,6 +30,7 @@ DW_SCALAR_HOOKS(double, dw_f64x1, f64)
 #define DW_VMAX dw_f32_max
 #define DW_LOAD_WINDOW dw_f32_window
 #define DW_STORE_PARTIAL dw_f32_store_partial
+#define DW_LOAD_MASKED dw_f32_masked
 #include "dwconv/dwconv-template.h"
 
 #define DW_T double
@@ -40,4 +42,5 @@ DW_SCALAR_HOOKS(double, dw_f64x1, f64)
 #define DW_VMAX dw_f64_max
 #define DW_LOAD_WINDOW dw_f64_window
 #define DW_STORE_PARTIAL dw_f64_store_partial
+#define DW_LOAD_MASKED dw_f64_masked
 #include "dwconv/dwconv-template.h"

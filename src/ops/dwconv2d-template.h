@@ -14,7 +14,7 @@ int DWCONV_FN(_dwconv2d)(const fc_conv2d_shape *s, const DWCONV_T *x, const DWCO
     plan.workspace = fc_dwconv_workspace(s, sizeof(DWCONV_T));
     const DWCONV_UKERNEL ukernel = DWCONV_FN(_dwconv_select)(DWCONV_FN(_dwconv_kernels_for)(fc_active()->isa), s);
     const int threads = fc_max_threads();
-    const dwconv2d_split d = dwconv2d_choose_split(s, threads);
+    const dwconv2d_split d = dwconv2d_choose_split(s, plan.workspace.planar, threads);
     const size_t multiplier = s->out_channels / s->in_channels, taps = s->kernel_height * s->kernel_width;
     const size_t in_plane = s->in_height * s->in_width, out_plane = s->out_height * s->out_width;
 
@@ -28,27 +28,39 @@ int DWCONV_FN(_dwconv2d)(const fc_conv2d_shape *s, const DWCONV_T *x, const DWCO
 #pragma omp atomic write
             status = FC_ENOMEM;
         }
-        /* Static: planes cost the same, and contiguous chunks keep a thread's row blocks of
+        /* Static: blocks cost the same, and contiguous chunks keep a thread's row blocks of
          * one plane together. */
 #pragma omp for schedule(static)
         for (size_t t = 0; t < d.tasks; t++) {
             if (!workspace) continue;
-            const size_t plane = t / d.row_blocks, block = t % d.row_blocks;
-            const size_t n = plane / s->out_channels, co = plane % s->out_channels, ci = co / multiplier;
-            const size_t oh_begin = block * d.rows_per_block;
+            const size_t n = t / (d.channel_blocks * d.row_blocks);
+            const size_t channel_block = t / d.row_blocks % d.channel_blocks, row_block = t % d.row_blocks;
+            const size_t co_begin = channel_block * d.channels_per_block;
+            const size_t co_end = co_begin + d.channels_per_block < s->out_channels ? co_begin + d.channels_per_block
+                                                                                      : s->out_channels;
+            const size_t oh_begin = row_block * d.rows_per_block;
             const size_t oh_end = oh_begin + d.rows_per_block < s->out_height ? oh_begin + d.rows_per_block
                                                                                 : s->out_height;
-            DWCONV_EPILOGUE plane_ep;
-            if (ep) {
-                plane_ep = *ep;
-                plane_ep.bias = ep->bias ? ep->bias + co : NULL;
-                plane_ep.slope = ep->slope ? ep->slope + co : NULL;
-                plane_ep.residual = ep->residual ? ep->residual + (n * s->out_channels + co) * out_plane : NULL;
-                plane_ep.residual_row_stride = (ptrdiff_t)s->out_width;
+            /* One call per run of output channels whose input planes are evenly spaced:
+             * the whole block at multiplier 1, else the outputs of one input channel. */
+            const size_t run = multiplier == 1 ? co_end - co_begin : multiplier;
+            const ptrdiff_t x_channel_stride = multiplier == 1 ? (ptrdiff_t)in_plane : 0;
+            for (size_t co = co_begin; co < co_end;) {
+                const size_t channels = co_end - co < run - co % run ? co_end - co : run - co % run;
+                DWCONV_EPILOGUE channel_ep;
+                if (ep) {
+                    channel_ep = *ep;
+                    channel_ep.bias = ep->bias ? ep->bias + co : NULL;
+                    channel_ep.slope = ep->slope ? ep->slope + co : NULL;
+                    channel_ep.residual = ep->residual ? ep->residual + (n * s->out_channels + co) * out_plane : NULL;
+                    channel_ep.residual_row_stride = (ptrdiff_t)s->out_width;
+                }
+                ukernel(&plan, channels, oh_begin, oh_end, x + (n * s->in_channels + co / multiplier) * in_plane,
+                        x_channel_stride, weight + co * taps,
+                        out + (ptrdiff_t)n * layout.batch_stride + (ptrdiff_t)co * layout.channel_stride,
+                        layout.channel_stride, ep ? &channel_ep : NULL, workspace);
+                co += channels;
             }
-            ukernel(&plan, oh_begin, oh_end, x + (n * s->in_channels + ci) * in_plane, weight + co * taps,
-                    out + (ptrdiff_t)n * layout.batch_stride + (ptrdiff_t)co * layout.channel_stride,
-                    ep ? &plane_ep : NULL, workspace);
         }
         free(workspace);
     }
