@@ -1,10 +1,11 @@
 """conv2d: validation, shape math and the epilogue, in front of the compiled kernels."""
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import _ext
-from ._validation import (as_input, check_out, check_product, int_pair, output_size,
+from ._validation import (as_input, cached_by_arguments, check_out, check_product, int_pair, output_size,
                           padding_amounts)
 
 
@@ -48,13 +49,18 @@ class ConvGeometry:
         return 2 * self.batch * self.out_channels * self.out_height * self.out_width * k
 
     def c_shape(self):
-        """The fc_conv2d_shape struct for the C layer."""
+        """The fc_conv2d_shape struct for the C layer (built once per geometry)."""
+        return self._c_shape
+
+    @functools.cached_property
+    def _c_shape(self):
         fields = ("batch", "groups", "in_channels", "in_height", "in_width", "out_channels",
                   "out_height", "out_width", "kernel_height", "kernel_width", "stride_height",
                   "stride_width", "dilation_height", "dilation_width", "pad_top", "pad_left")
         return {f: getattr(self, f) for f in fields}
 
 
+@cached_by_arguments
 def conv_geometry(x_shape, weight_shape, stride, padding, dilation, groups):
     """Validates the hyper-parameters against the shapes of x (N, C, H, W) and weight
     (Cout, C/groups, KH, KW) and derives every size of the call."""

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _ext
-from ._validation import MAX_DIM, as_input, check_out, check_product, int_pair, output_size
+from ._validation import MAX_DIM, as_input, cached_by_arguments, check_out, check_product, int_pair, output_size
 
 
 @dataclass(frozen=True)
@@ -57,41 +57,10 @@ def _pooled_size(size, pad, extent, stride, axis, ceil_mode):
     return out
 
 
-# Geometries kept, so that a network's repeated calls skip the argument checks (a few
-# microseconds: as long as a small pool itself).
-GEOMETRY_CACHE_SIZE = 256
-
-
-def _typed(value):
-    """``value`` with its type and its elements' types, so that cache keys are equal only
-    for equal types: 2 and 2.0, or 1 and True, hash alike but are not the same argument."""
-    if isinstance(value, (tuple, list)):
-        return (tuple(value), type(value), tuple(map(type, value)))
-    return (value, type(value))
-
-
+@cached_by_arguments
 def pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode):
     """(PoolGeometry, its c_shape()) after validating the window arguments against x's
     shape (N, C, H, W)."""
-    try:
-        key = (tuple(x_shape), _typed(kernel_size), _typed(stride), _typed(padding), _typed(dilation),
-               ceil_mode, type(ceil_mode))
-        return _geometry_cache[key]
-    except TypeError:  # unhashable arguments are checked afresh every time
-        return _pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode)
-    except KeyError:
-        pass
-    result = _pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode)
-    if len(_geometry_cache) >= GEOMETRY_CACHE_SIZE:
-        _geometry_cache.clear()
-    _geometry_cache[key] = result
-    return result
-
-
-_geometry_cache = {}
-
-
-def _pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode):
     n, c, h, w = x_shape
     kh, kw = int_pair(kernel_size, "kernel_size", 1)
     if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):

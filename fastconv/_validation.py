@@ -3,6 +3,7 @@
 Every error names the argument it is about; nothing that reaches the compiled layer can
 make it read or write out of bounds.
 """
+import functools
 import operator
 
 import numpy as np
@@ -162,3 +163,39 @@ def check_product(values, argname):
     if total > MAX_ELEMENTS:
         raise ValueError(f"{argname} would have {total} elements, more than fastconv supports")
     return total
+
+
+# Argument sets remembered per cached function: a network's layers, with room to spare.
+ARGUMENT_CACHE_SIZE = 256
+
+
+def _typed(value):
+    """``value`` with the types of it and its elements, so that cache keys are equal only for
+    equal types: 2 and 2.0, or 1 and True, hash alike but are not the same argument."""
+    if isinstance(value, (tuple, list)):
+        return (type(value),) + tuple(_typed(v) for v in value)
+    return (type(value), value)
+
+
+def cached_by_arguments(function):
+    """Memoizes a pure function of its (hashable) arguments, such as the shape math of a
+    layer, so that a network's repeated calls skip the checks (microseconds: as long as a
+    small layer itself). Unhashable arguments are checked afresh; errors are not cached."""
+    cache = {}
+
+    @functools.wraps(function)
+    def cached(*args):
+        try:
+            key = tuple(_typed(a) for a in args)
+            return cache[key]
+        except TypeError:
+            return function(*args)
+        except KeyError:
+            pass
+        result = function(*args)
+        if len(cache) >= ARGUMENT_CACHE_SIZE:
+            cache.clear()
+        cache[key] = result
+        return result
+
+    return cached
