@@ -133,7 +133,12 @@ BATCH8 = (
     MOBILENETV2_POINTWISE[2]._replace(batch=8),
 )
 
-CONV_SHAPES = RESNET18 + MOBILENETV2_POINTWISE + INCEPTION_V3 + BATCH8
+# ResNeXt-50 32x4d: the grouped 3x3 convs (32 groups of 4, 8, 16, 32 channels).
+RESNEXT50 = tuple(
+    ConvShape("resnext50", c, c, size, (3, 3), 1, (1, 1), groups=32)
+    for c, size in ((128, 56), (256, 28), (512, 14), (1024, 7)))
+
+CONV_SHAPES = RESNET18 + MOBILENETV2_POINTWISE + INCEPTION_V3 + RESNEXT50 + BATCH8
 
 # float64 must work, not be fast: a few layers are enough to keep an eye on it.
 CONV_SHAPES_FLOAT64 = (RESNET18[1], MOBILENETV2_POINTWISE[2], INCEPTION_V3[0])

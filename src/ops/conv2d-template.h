@@ -9,12 +9,12 @@
 #define CONV_GEMM_TRANSPOSED_CONFIG CONV_PASTE(fc_, CONV_SFX, _gemm_transposed_config)
 
 /* Fills staged plane `plane` (channel c, phase slot) of the band starting at output row oh0
- * from one image-group of x; taps that fall in the padding read zero. */
-static void CONV_FN(_stage_plane)(const fc_conv2d_shape *s, const conv_layout *l, const CONV_T *x_group, size_t oh0,
+ * from one image of x; taps that fall in the padding read zero. */
+static void CONV_FN(_stage_plane)(const fc_conv2d_shape *s, const conv_layout *l, const CONV_T *x_image, size_t oh0,
                                   size_t plane, CONV_T *staged) {
     const size_t slots = l->slots_h * l->slots_w, c = plane / slots;
     const size_t phase_h = l->slot_phase_h[plane % slots / l->slots_w], phase_w = l->slot_phase_w[plane % l->slots_w];
-    const CONV_T *src = x_group + c * s->in_height * s->in_width;
+    const CONV_T *src = x_image + c * s->in_height * s->in_width;
     CONV_T *dst = staged + plane * l->plane_size;
     const size_t sw = s->stride_width, width = l->row_width;
     /* Staged columns [first, last) read inside the input row. */
@@ -183,7 +183,7 @@ size_t CONV_FN(_conv2d_workspace_size)(const fc_conv2d_shape *s) {
     conv_layout l;
     if (conv_layout_init(&l, s, gemm->mr, gemm->nr, 0, sizeof(CONV_T), threads) != FC_OK) return 0;
     const size_t k_size = s->in_channels / s->groups * s->kernel_height * s->kernel_width;
-    const size_t staged = l.staged ? s->in_channels / s->groups * l.slots_h * l.slots_w * l.plane_size : 0;
+    const size_t staged = l.staged ? s->in_channels * l.slots_h * l.slots_w * l.plane_size : 0;
     const size_t last_panel = s->out_channels / s->groups % gemm->mr ? gemm->mr * k_size : 0;
     conv_layout_free(&l);
     return (staged + last_panel + (size_t)threads * k_size * gemm->nr) * sizeof(CONV_T) + 2 * k_size * sizeof(ptrdiff_t);
@@ -207,7 +207,7 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
     /* The last group's last regular panel reads MR rows: past the end of the weights if partial. */
     const size_t last_rows = gemm ? cout_g % panel_rows : 0;
     ptrdiff_t *offsets = malloc(2 * k_size * sizeof(ptrdiff_t));
-    CONV_T *staged = l.staged ? fc_alloc(planes * l.plane_size * sizeof(CONV_T)) : NULL;
+    CONV_T *staged = l.staged ? fc_alloc(groups * planes * l.plane_size * sizeof(CONV_T)) : NULL;
     CONV_T *last_panel = last_rows ? fc_alloc(panel_rows * k_size * sizeof(CONV_T)) : NULL;
     if (!offsets || (l.staged && !staged) || (last_rows && !last_panel)) {
         free(offsets);
@@ -227,7 +227,7 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
         if (offsets[k] > max_offset) max_offset = offsets[k];
     }
     const size_t bands = (s->out_height + l.band_rows - 1) / l.band_rows;
-    const size_t units = s->batch * groups * bands;
+    const size_t units = s->batch * bands;
     const CONV_EPILOGUE no_epilogue = {NULL, NULL, NULL, 0, -(CONV_T)__builtin_inf(), (CONV_T)__builtin_inf()};
     if (!ep) ep = &no_epilogue;
     const double flops = 2.0 * (double)s->batch * (double)s->out_channels * (double)pixels * (double)k_size;
@@ -241,35 +241,41 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
 #pragma omp atomic write
             status = FC_ENOMEM;
         }
+        /* A unit is a band of one image, every group at once: one staging pass and one
+         * round of tasks (groups x tile blocks x panel chunks) per unit. */
         for (size_t unit = 0; unit < units; unit++) {
-            const size_t band_index = unit % bands, g = unit / bands % groups, n = unit / bands / groups;
+            const size_t band_index = unit % bands, n = unit / bands;
             const size_t oh0 = band_index * l.band_rows;
             const size_t rows = s->out_height - oh0 < l.band_rows ? s->out_height - oh0 : l.band_rows;
-            const CONV_T *x_group = x + (n * s->in_channels + g * cin_g) * in_plane;
+            const CONV_T *x_image = x + n * s->in_channels * in_plane;
             if (l.staged) {
 #pragma omp for schedule(static)
-                for (size_t plane = 0; plane < planes; plane++)
-                    CONV_FN(_stage_plane)(s, &l, x_group, oh0, plane, staged);
+                for (size_t plane = 0; plane < groups * planes; plane++)
+                    CONV_FN(_stage_plane)(s, &l, x_image, oh0, plane, staged);
             }
-            CONV_EPILOGUE group_ep = *ep;
-            group_ep.bias = ep->bias ? ep->bias + g * cout_g : NULL;
-            group_ep.scale = ep->scale ? ep->scale + g * cout_g : NULL;
-            group_ep.slope = ep->slope ? ep->slope + g * cout_g : NULL;
-            group_ep.residual = ep->residual ? ep->residual + (n * s->out_channels + g * cout_g) * pixels : NULL;
-            const CONV_FN(_band) band = {
-                s, &l, gemm, gemmt, weight + g * cout_g * k_size, g == groups - 1 ? last_panel : NULL,
-                gemmt ? packed + g * panels * panel_rows * k_size : NULL,
-                l.staged ? staged : x_group,
-                l.staged ? planes * l.plane_size : x_length - (size_t)(x_group - x),
-                offsets, tile_offsets, max_offset,
-                out + (ptrdiff_t)n * layout.batch_stride + (ptrdiff_t)(g * cout_g) * layout.channel_stride,
-                layout.channel_stride, &group_ep, oh0, rows * l.row_width};
             const size_t tiles = conv_band_tiles(&l, rows);
             const size_t blocks = (tiles + l.tiles_per_block - 1) / l.tiles_per_block;
+            const size_t tasks_per_group = blocks * l.panel_chunks;
 #pragma omp for schedule(dynamic, 1)
-            for (size_t task = 0; task < blocks * l.panel_chunks; task++) {
+            for (size_t task = 0; task < groups * tasks_per_group; task++) {
                 if (!scratch) continue;
-                const size_t block = task / l.panel_chunks, chunk = task % l.panel_chunks;
+                const size_t g = task / tasks_per_group, block = task % tasks_per_group / l.panel_chunks;
+                const size_t chunk = task % l.panel_chunks;
+                const CONV_T *x_group = x_image + g * cin_g * in_plane;
+                const CONV_T *staged_group = staged + g * planes * l.plane_size;
+                CONV_EPILOGUE group_ep = *ep;
+                group_ep.bias = ep->bias ? ep->bias + g * cout_g : NULL;
+                group_ep.scale = ep->scale ? ep->scale + g * cout_g : NULL;
+                group_ep.slope = ep->slope ? ep->slope + g * cout_g : NULL;
+                group_ep.residual = ep->residual ? ep->residual + (n * s->out_channels + g * cout_g) * pixels : NULL;
+                const CONV_FN(_band) band = {
+                    s, &l, gemm, gemmt, weight + g * cout_g * k_size, g == groups - 1 ? last_panel : NULL,
+                    gemmt ? packed + g * panels * panel_rows * k_size : NULL,
+                    l.staged ? staged_group : x_group,
+                    l.staged ? (groups - g) * planes * l.plane_size : x_length - (size_t)(x_group - x),
+                    offsets, tile_offsets, max_offset,
+                    out + (ptrdiff_t)n * layout.batch_stride + (ptrdiff_t)(g * cout_g) * layout.channel_stride,
+                    layout.channel_stride, &group_ep, oh0, rows * l.row_width};
                 const size_t t0 = block * l.tiles_per_block;
                 const size_t t1 = t0 + l.tiles_per_block < tiles ? t0 + l.tiles_per_block : tiles;
                 const size_t p0 = chunk * l.panels_per_chunk;

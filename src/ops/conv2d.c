@@ -133,7 +133,7 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
 
     if (l->staged) {
         l->row_width = conv_staged_row_width(s);
-        const size_t row_bytes = cin_g * l->slots_h * l->slots_w * l->row_width * elem_size;
+        const size_t row_bytes = s->in_channels * l->slots_h * l->slots_w * l->row_width * elem_size;
         const size_t fit = CONV_STAGE_BYTES / row_bytes;
         l->band_rows = fit > reach_h + 1 ? fit - reach_h : 1;
         if (l->band_rows > s->out_height) l->band_rows = s->out_height;
@@ -156,7 +156,7 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
     if (l->tiles_per_block > tiles) l->tiles_per_block = tiles;
 
     const size_t panels = (s->out_channels / s->groups + panel_rows - 1) / panel_rows;
-    const size_t blocks = (tiles + l->tiles_per_block - 1) / l->tiles_per_block;
+    const size_t blocks = s->groups * ((tiles + l->tiles_per_block - 1) / l->tiles_per_block);
     const size_t wanted = (size_t)threads * CONV_TASKS_PER_THREAD;
     l->panel_chunks = threads > 1 && blocks < wanted ? (wanted + blocks - 1) / blocks : 1;
     if (l->panel_chunks > panels) l->panel_chunks = panels;
