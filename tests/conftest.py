@@ -34,3 +34,15 @@ def assert_close(result, expected, dtype):
 def nan_filled(shape, dtype):
     """An output buffer whose every element fails the comparison unless written."""
     return np.full(shape, np.nan, dtype=dtype)
+
+
+def input_layouts(base):
+    """``base`` (float32, 4-D) as the layouts inputs arrive in besides C order: views with
+    strides, Fortran order and big-endian; each must give base's result."""
+    return {"transposed": base.transpose(0, 1, 3, 2).copy().transpose(0, 1, 3, 2),
+            "strided": np.repeat(base, 2, axis=3)[..., ::2],
+            "big-endian": base.astype(">f4"),
+            "fortran": np.asfortranarray(base)}
+
+
+LAYOUTS = ["transposed", "strided", "big-endian", "fortran"]

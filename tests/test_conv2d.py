@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 import fastconv
 from fastconv import reference
-from conftest import assert_close, nan_filled
+from conftest import LAYOUTS, assert_close, input_layouts, nan_filled
 
 DTYPES = [np.float32, np.float64]
 
@@ -124,13 +124,10 @@ def test_densenet_style_in_place_growth(isa):
     assert_close(buf[:, 8:], expected, np.float32)
 
 
-@pytest.mark.parametrize("layout", ["transposed", "strided", "big-endian", "fortran"])
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_input_layouts(isa, layout):
     base = make((2, 6, 9, 11))
-    x = {"transposed": base.transpose(0, 1, 3, 2).copy().transpose(0, 1, 3, 2),
-         "strided": np.repeat(base, 2, axis=3)[..., ::2],
-         "big-endian": base.astype(">f4"),
-         "fortran": np.asfortranarray(base)}[layout]
+    x = input_layouts(base)[layout]
     w = make((5, 6, 3, 2), seed=1).astype(">f4" if layout == "big-endian" else np.float32)
     assert_close(fastconv.conv2d(x, w, padding=1), reference.conv2d(base, w, padding=1), np.float32)
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import fastconv
 from fastconv import reference
-from conftest import assert_close, nan_filled
+from conftest import LAYOUTS, assert_close, input_layouts, nan_filled
 
 DTYPES = [np.float32, np.float64]
 DTYPE_IDS = ["f32", "f64"]
@@ -282,13 +282,10 @@ def test_random_configs(data):
 
 # ---- layouts, dtypes, out= ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("layout", ["transposed", "strided", "big-endian", "fortran"])
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_input_layouts(isa, layout):
     base = make((2, 6, 9, 11))
-    x = {"transposed": base.transpose(0, 1, 3, 2).copy().transpose(0, 1, 3, 2),
-         "strided": np.repeat(base, 2, axis=3)[..., ::2],
-         "big-endian": base.astype(">f4"),
-         "fortran": np.asfortranarray(base)}[layout]
+    x = input_layouts(base)[layout]
     assert_close(fastconv.max_pool2d(x, 3, 2, 1), reference.max_pool2d(base, 3, 2, 1), np.float32)
     assert_close(fastconv.avg_pool2d(x, 3, 1, 1), reference.avg_pool2d(base, 3, 1, 1), np.float32)
     assert_close(fastconv.global_avg_pool2d(x), reference.global_avg_pool2d(base), np.float32)
