@@ -248,8 +248,8 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
             const size_t oh0 = band_index * l.band_rows;
             const size_t rows = s->out_height - oh0 < l.band_rows ? s->out_height - oh0 : l.band_rows;
             const CONV_T *x_image = x + n * s->in_channels * in_plane;
-            if (l.staged) {
-#pragma omp for schedule(static)
+            if (l.staged) { /* dynamic: a thread the OS pauses holds back little staging work */
+#pragma omp for schedule(dynamic, CONV_STAGE_PLANES_PER_TASK)
                 for (size_t plane = 0; plane < groups * planes; plane++)
                     CONV_FN(_stage_plane)(s, &l, x_image, oh0, plane, staged);
             }

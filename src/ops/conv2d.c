@@ -32,6 +32,8 @@
  * free, a transposed tile's scalar store costs about 20 k steps). */
 #define CONV_STORE_COST 4.0
 #define CONV_TRANSPOSED_STORE_COST 20.0
+/* Staged planes per scheduling step: small enough that an idle thread can take over. */
+#define CONV_STAGE_PLANES_PER_TASK 4
 /* Tasks per thread to aim for, so that dynamic scheduling evens out ragged ones. */
 #define CONV_TASKS_PER_THREAD 4
 
