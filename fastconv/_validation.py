@@ -172,9 +172,10 @@ ARGUMENT_CACHE_SIZE = 256
 def _typed(value):
     """``value`` with the types of it and its elements, so that cache keys are equal only for
     equal types: 2 and 2.0, or 1 and True, hash alike but are not the same argument."""
-    if isinstance(value, (tuple, list)):
-        return (type(value),) + tuple(_typed(v) for v in value)
-    return (type(value), value)
+    kind = type(value)
+    if kind is tuple or kind is list:
+        return (kind,) + tuple(map(_typed, value))
+    return (kind, value)
 
 
 def cached_by_arguments(function):
@@ -186,7 +187,7 @@ def cached_by_arguments(function):
     @functools.wraps(function)
     def cached(*args):
         try:
-            key = tuple(_typed(a) for a in args)
+            key = tuple(map(_typed, args))
             return cache[key]
         except TypeError:
             return function(*args)
