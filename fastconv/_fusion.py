@@ -35,23 +35,34 @@ def fold_batchnorm(weight, bias, gamma, beta, running_mean, running_var, eps=1e-
 
 def _batchnorm_affine(channels, bias, gamma, beta, running_mean, running_var, eps):
     """(scale, shift), float64, such that bn(y + bias) = y * scale + shift, per channel."""
-    params = {}
-    for name, value in zip(_BN_FIELDS, (gamma, beta, running_mean, running_var)):
-        params[name] = as_input(value, name, ndim=1, dtype=np.float64)
-        if params[name].shape != (channels,):
-            raise ValueError(f"{name} must have shape ({channels},) (one per output channel), got {params[name].shape}")
+    gamma, beta, mean, var = _batchnorm_statistics(channels, gamma, beta, running_mean, running_var)
     if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, (int, float, np.floating, np.integer)):
         raise TypeError(f"eps must be a real number, got {eps!r}")
     if not eps >= 0:
         raise ValueError(f"eps must be >= 0, got {eps!r}")
-    variance = params["running_var"] + float(eps)
-    if np.any(variance <= 0):
+    variance = var + float(eps)
+    if not np.all(variance > 0):
         raise ValueError("running_var + eps must be > 0 for every channel")
-    scale = params["gamma"] / np.sqrt(variance)
-    bias64 = np.zeros(channels) if bias is None else as_input(bias, "bias", ndim=1, dtype=np.float64)
+    scale = gamma / np.sqrt(variance)
+    if bias is None:
+        return scale, beta - mean * scale
+    bias64 = as_input(bias, "bias", ndim=1, dtype=np.float64)
     if bias64.shape != (channels,):
         raise ValueError(f"bias must have shape ({channels},), got {bias64.shape}")
-    return scale, (bias64 - params["running_mean"]) * scale + params["beta"]
+    return scale, (bias64 - mean) * scale + beta
+
+
+def _batchnorm_statistics(channels, *statistics):
+    """gamma, beta, running_mean, running_var as the rows of one float64 array."""
+    if all(isinstance(a, np.ndarray) and a.shape == (channels,) and a.dtype.kind in "fiu" for a in statistics):
+        return np.array(statistics, dtype=np.float64)  # the common case, in one conversion
+    rows = []
+    for name, value in zip(_BN_FIELDS, statistics):
+        row = as_input(value, name, ndim=1, dtype=np.float64)
+        if row.shape != (channels,):
+            raise ValueError(f"{name} must have shape ({channels},) (one per output channel), got {row.shape}")
+        rows.append(row)
+    return np.array(rows)
 
 
 def conv_bn_act(x, weight, gamma, beta, running_mean, running_var, bias=None, eps=1e-5, stride=1, padding=0,
