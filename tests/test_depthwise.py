@@ -137,6 +137,27 @@ def test_planar_limit(isa, out_size, stride):
              activation="relu6", residual=True)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("width", [27, 28, 40, 47], ids=lambda w: f"w{w}")
+@pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
+def test_direct_limit(isa, dtype, width, stride):
+    """3x3 planes from 28 input columns wide are computed directly (27: planar or banded):
+    row tails of every length, multiplier 2, the epilogue with a residual."""
+    h = 64 // stride + 1
+    run_case(dtype, channels=2, multiplier=2, size=(h, width), kernel=(3, 3), stride=stride, padding=1,
+             activation=("prelu", np.linspace(0.05, 0.3, 4)), residual=True)
+
+
+@pytest.mark.parametrize("padding", [((0, 2), (1, 0)), ((2, 0), (1, 2)), ((1, 1), (0, 1))],
+                         ids=["top0", "top2", "left0"])
+@pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
+def test_direct_padding(isa, padding, stride):
+    """The direct method takes any top/bottom/right padding with one left column; left0 is
+    not direct."""
+    run_case(np.float32, channels=3, size=(30, 33), kernel=(3, 3), stride=stride, padding=padding,
+             activation="relu6", residual=True)
+
+
 def test_threads_split_rows():
     """Few planes and 2 threads: planes are split into row blocks, with the same result."""
     previous = fastconv.get_num_threads()
@@ -145,6 +166,7 @@ def test_threads_split_rows():
             fastconv.set_num_threads(threads)
             run_case(np.float32, channels=1, size=(37, 40), kernel=(5, 5), stride=1, padding=2)
             run_case(np.float32, batch=2, channels=3, size=(9, 40), kernel=(3, 3), stride=2, padding=1)
+            run_case(np.float32, channels=1, size=(37, 40), kernel=(3, 3), stride=1, padding=1)
     finally:
         fastconv.set_num_threads(previous)
 

@@ -11,8 +11,10 @@
  *     DW_STORE_PARTIAL(p, v, n)            the first n (< DW_VL) lanes of v
  *     DW_LOAD_MASKED(p, bits)              lanes p[i] where bit i of bits is set, zero
  *                                          elsewhere; lanes outside are never read
- *   and, if DW_VL > 1, DW_EVENS / DW_ODDS: __builtin_shuffle masks taking the even / odd
- *   lanes of the 2 * DW_VL lanes of two vectors.
+ *   and __builtin_shuffle masks over the 2 * DW_VL lanes of two vectors (a, b):
+ *     DW_EVENS / DW_ODDS                   the even / odd lanes
+ *     DW_FROM_PREV                         b's last lane, then a's first DW_VL - 1
+ *     DW_FROM_NEXT                         a's last DW_VL - 1 lanes, then b's first
  *
  * Every kernel is the one always-inlined body, called with its sizes as constants (3x3s1,
  * 3x3s2, 5x5s1, 5x5s2) or read from the plan (kxk), so the compiler unrolls the taps of
@@ -237,6 +239,95 @@ DW_INLINE void DW_FN(kernel_flat)(const DW_FN(call) *c, size_t oh_begin, size_t 
     }
 }
 
+/* The direct method (see dwconv.h). */
+
+/* Sums of tap columns left, center (plus the bias) and right over the three input rows at
+ * one output vector. */
+typedef struct {
+    DW_VEC left, center, right;
+} DW_FN(column_sums);
+
+/* Stride 1: the sums at columns [start, start + DW_VL). */
+DW_INLINE DW_FN(column_sums) DW_FN(direct_sums_s1)(const DW_T *const *rows, const DW_VEC *wv, DW_VEC bias,
+                                                   ptrdiff_t start, size_t in_width) {
+    DW_FN(column_sums) s = {(DW_VEC){0}, bias, (DW_VEC){0}};
+#pragma GCC unroll 3
+    for (size_t kh = 0; kh < 3; kh++) {
+        const DW_VEC v = DW_FN(load_row)(rows[kh], start, in_width);
+        s.left += v * wv[3 * kh];
+        s.center += v * wv[3 * kh + 1];
+        s.right += v * wv[3 * kh + 2];
+    }
+    return s;
+}
+
+/* Stride 2: the sums at output columns [start, start + DW_VL), from input columns
+ * [2 start, 2 start + 2 DW_VL) split into even (center) and odd (left, right) ones. */
+DW_INLINE DW_FN(column_sums) DW_FN(direct_sums_s2)(const DW_T *const *rows, const DW_VEC *wv, DW_VEC bias,
+                                                   ptrdiff_t start, size_t in_width) {
+    DW_FN(column_sums) s = {(DW_VEC){0}, bias, (DW_VEC){0}};
+#pragma GCC unroll 3
+    for (size_t kh = 0; kh < 3; kh++) {
+        const DW_VEC a = DW_FN(load_row)(rows[kh], 2 * start, in_width);
+        const DW_VEC b = DW_FN(load_row)(rows[kh], 2 * start + DW_VL, in_width);
+        const DW_VEC even = __builtin_shuffle(a, b, DW_EVENS), odd = __builtin_shuffle(a, b, DW_ODDS);
+        s.left += odd * wv[3 * kh];
+        s.center += even * wv[3 * kh + 1];
+        s.right += odd * wv[3 * kh + 2];
+    }
+    return s;
+}
+
+/* One output row of ow columns from input rows rows[0..2] (in_width elements each). */
+DW_INLINE void DW_FN(direct_row)(const size_t sw, const DW_T *const *rows, const DW_VEC *wv, DW_VEC bias,
+                                 size_t in_width, const DW_T *residual, const DW_FN(finish_params) *f, DW_T *out,
+                                 size_t ow) {
+    DW_VEC prev_left = {0};
+    if (sw == 1) {
+        /* out[c] = center[c] + left[c - 1] + right[c + 1]: a vector ahead for right. */
+        DW_FN(column_sums) s = DW_FN(direct_sums_s1)(rows, wv, bias, 0, in_width);
+        for (size_t j = 0; j < ow; j += DW_VL) {
+            const DW_FN(column_sums) next = DW_FN(direct_sums_s1)(rows, wv, bias, (ptrdiff_t)(j + DW_VL), in_width);
+            const DW_VEC v = s.center + __builtin_shuffle(s.left, prev_left, DW_FROM_PREV) +
+                             __builtin_shuffle(s.right, next.right, DW_FROM_NEXT);
+            DW_FN(finish)(v, residual ? residual + j : NULL, f, out + j, ow - j < DW_VL ? ow - j : DW_VL);
+            prev_left = s.left;
+            s = next;
+        }
+        return;
+    }
+    /* Stride 2: out[c] = center[c] + right[c] + left[c - 1] (odd column 2c - 1). */
+    for (size_t j = 0; j < ow; j += DW_VL) {
+        const DW_FN(column_sums) s = DW_FN(direct_sums_s2)(rows, wv, bias, (ptrdiff_t)j, in_width);
+        const DW_VEC v = s.center + s.right + __builtin_shuffle(s.left, prev_left, DW_FROM_PREV);
+        DW_FN(finish)(v, residual ? residual + j : NULL, f, out + j, ow - j < DW_VL ? ow - j : DW_VL);
+        prev_left = s.left;
+    }
+}
+
+/* Output rows [oh_begin, oh_end) of one channel, weights in registers. */
+DW_INLINE void DW_FN(kernel_direct)(const DW_FN(call) *c, size_t oh_begin, size_t oh_end, const DW_T *x,
+                                    const DW_T *w, DW_T *out, const void *workspace, const size_t sh,
+                                    const size_t sw) {
+    const fc_conv2d_shape *s = c->s;
+    const size_t ow = s->out_width;
+    const DW_T *zero_row = workspace;
+    DW_VEC wv[9];
+#pragma GCC unroll 9
+    for (size_t t = 0; t < 9; t++) wv[t] = DW_FN(splat)(w[t]);
+    const DW_VEC bias = DW_FN(splat)(c->bias);
+    for (size_t oh = oh_begin; oh < oh_end; oh++) {
+        const DW_T *rows[3];
+        for (size_t kh = 0; kh < 3; kh++) {
+            const ptrdiff_t ih = (ptrdiff_t)(oh * sh + kh) - (ptrdiff_t)s->pad_top;
+            rows[kh] = ih >= 0 && ih < (ptrdiff_t)s->in_height ? x + (size_t)ih * s->in_width : zero_row;
+        }
+        DW_FN(direct_row)(sw, rows, wv, bias, s->in_width,
+                          c->residual ? c->residual + (ptrdiff_t)oh * c->residual_stride : NULL, &c->f,
+                          out + oh * ow, ow);
+    }
+}
+
 /* Wide planes: row by row, epilogue in registers. */
 DW_INLINE void DW_FN(kernel_rows)(const DW_FN(call) *c, size_t oh_begin, size_t oh_end, const DW_T *x, const DW_T *w,
                                   DW_T *out, void *workspace, const size_t kh_count, const size_t kw_count,
@@ -359,6 +450,14 @@ DW_INLINE void DW_FN(kernel)(const fc_dwconv_plan *plan, size_t channels, size_t
     DW_FN(call) c;
     DW_FN(call_init)(&c, plan, ep);
     const size_t taps = kh_count * kw_count;
+    if (plan->workspace.direct) {
+        for (size_t i = 0; i < channels; i++) {
+            DW_FN(call_channel)(&c, ep, i);
+            DW_FN(kernel_direct)(&c, oh_begin, oh_end, x + (ptrdiff_t)i * x_channel_stride, weight + i * taps,
+                                 out + (ptrdiff_t)i * out_channel_stride, workspace, sh, sw);
+        }
+        return;
+    }
     if (plan->workspace.planar) {
         DW_FN(kernel_planar)(&c, channels, x, x_channel_stride, weight, out, out_channel_stride, ep, workspace, taps,
                              sh, sw);
@@ -422,3 +521,5 @@ void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin
 #undef DW_LOAD_MASKED
 #undef DW_EVENS
 #undef DW_ODDS
+#undef DW_FROM_PREV
+#undef DW_FROM_NEXT

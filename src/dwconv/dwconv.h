@@ -25,6 +25,20 @@
  * computed in that flat space, then copied out row by row through the epilogue; wide ones
  * row by row, epilogue in registers.
  *
+ * 3x3 kernels at stride 1 or 2 with one column of left padding (MobileNet's) use the
+ * direct method instead, where it is faster: each output row straight from its three input
+ * rows, nothing staged. Per output vector, each input row is loaded once (stride 2: two
+ * vectors, split into even and odd columns by two-source permutes) and the taps are
+ * summed by kernel column,
+ *
+ *   left[c] = sum_kh w[kh][0] row_kh[c],  center[c] = ...w[kh][1]...,  right[c] = ...w[kh][2]...
+ *
+ * (stride 2: left and right over the odd columns, center over the even ones), so that
+ * out[ow] = center[ow] + left[ow - 1] + right[ow + 1] needs just two lane shifts per output
+ * vector, each taking one lane from the neighbouring vector's sums, instead of shifted
+ * (line-splitting) loads or masks per tap. Rows above or below the input read a zero row
+ * of the workspace; columns past either end load as zeros.
+ *
  * Kernels: 3x3 and 5x5 at stride 1 and 2 (dilation 1), and kxk for any other shape; the
  * specialized ones are the generic code with the sizes as compile-time constants. */
 #ifndef FASTCONV_DWCONV_DWCONV_H
@@ -47,6 +61,9 @@
 #define FC_DWCONV_PLANAR_MAX_PIXELS 1024
 /* Bits per word of the planar tap masks (at least the widest vector's lanes). */
 #define FC_DWCONV_MASK_BITS 16
+/* Input planes at least this wide use the direct method, where it applies (narrower
+ * ones spend more on per-row setup than on arithmetic). */
+#define FC_DWCONV_DIRECT_MIN_IN_WIDTH 28
 
 /* What a microkernel needs besides its pointers; built once per operator call. */
 typedef struct fc_dwconv_plan fc_dwconv_plan;
@@ -85,6 +102,7 @@ fc_f32_dwconv_ukernel fc_f32_dwconv_select(const fc_f32_dwconv_kernels *k, const
 fc_f64_dwconv_ukernel fc_f64_dwconv_select(const fc_f64_dwconv_kernels *k, const fc_conv2d_shape *s);
 
 /* Layout of the workspace, shared by every kernel and the operator.
+ * Direct plans: a zero row of in_width + FC_DWCONV_SLACK elements.
  * Band plans: the staged band (sh * sw phase planes of `phase_elems`, each
  * band_rows + reach_rows + 1 rows of `pitch`), the flat results (band_rows rows of
  * `pitch`), then the row pointers (kernel_height) and tap offsets (kernel_height *
@@ -97,7 +115,7 @@ typedef struct {
     size_t pitch, band_rows, reach_rows, phase_elems;
     size_t flat_offset, pointers_offset, offsets_offset, total_bytes;
     int flat;
-    int planar, staged;
+    int planar, staged, direct;
     size_t phase_rows, mask_words, masks_offset;
 } fc_dwconv_workspace_layout;
 
@@ -134,9 +152,23 @@ static inline int fc_dwconv_planar_fits(const fc_conv2d_shape *s) {
     return 1;
 }
 
+/* Whether the direct method applies (3x3, stride 1 or 2, one column of left padding) and
+ * is the faster one for this plane. */
+static inline int fc_dwconv_direct_fits(const fc_conv2d_shape *s) {
+    return s->kernel_height == 3 && s->kernel_width == 3 && s->dilation_height == 1 && s->dilation_width == 1 &&
+           s->stride_height == s->stride_width && (s->stride_width == 1 || s->stride_width == 2) &&
+           s->pad_left == 1 && s->in_width >= FC_DWCONV_DIRECT_MIN_IN_WIDTH;
+}
+
 static inline fc_dwconv_workspace_layout fc_dwconv_workspace(const fc_conv2d_shape *s, size_t elem_size) {
     fc_dwconv_workspace_layout l = {0};
     const size_t phases = s->stride_height * s->stride_width, taps = s->kernel_height * s->kernel_width;
+    l.direct = fc_dwconv_direct_fits(s);
+    if (l.direct) {
+        /* Just the zero row read in place of rows outside the input. */
+        l.total_bytes = fc_dwconv_round_up((s->in_width + FC_DWCONV_SLACK) * elem_size, FC_DWCONV_WS_ALIGN);
+        return l;
+    }
     l.planar = fc_dwconv_planar_fits(s);
     if (l.planar) {
         /* Stride 1 with out_width == in_width: the input is its own phase plane. */
