@@ -39,6 +39,14 @@
  * (line-splitting) loads or masks per tap. Rows above or below the input read a zero row
  * of the workspace; columns past either end load as zeros.
  *
+ * Small planes (at most FC_DWCONV_INTERLEAVED_MAX_PIXELS outputs) that the direct method
+ * does not take use the interleaved method: a group of one vector's worth of channels is
+ * transposed (in registers, a vector square at a time) into a zero-padded plane of pixel
+ * vectors, channel c in lane c, where every tap of every output is one aligned vector
+ * load times a vector of the channels' weights: no masks, no lane wasted on row ends,
+ * per-channel setup paid once per group. The results are transposed back through the
+ * epilogue. Padded pixel (r, c) is at (r * padded_width + c) vectors of FC_DWCONV_LANE_BYTES.
+ *
  * Kernels: 3x3 and 5x5 at stride 1 and 2 (dilation 1), and kxk for any other shape; the
  * specialized ones are the generic code with the sizes as compile-time constants. */
 #ifndef FASTCONV_DWCONV_DWCONV_H
@@ -59,6 +67,13 @@
 #define FC_DWCONV_FLAT_MAX_WIDTH 40
 /* Output planes of at most this many elements are computed whole (the planar method). */
 #define FC_DWCONV_PLANAR_MAX_PIXELS 1024
+/* Output planes of at most this many elements use the interleaved method. */
+#define FC_DWCONV_INTERLEAVED_MAX_PIXELS 256
+/* Taps of the largest kernel the interleaved method takes (its offsets and weights are
+ * local arrays). */
+#define FC_DWCONV_INTERLEAVED_MAX_TAPS 64
+/* Bytes reserved per interleaved pixel: the widest vector of any ISA and dtype. */
+#define FC_DWCONV_LANE_BYTES 64
 /* Bits per word of the planar tap masks (at least the widest vector's lanes). */
 #define FC_DWCONV_MASK_BITS 16
 /* Input planes at least this wide use the direct method, where it applies (narrower
@@ -73,7 +88,7 @@ typedef struct fc_dwconv_plan fc_dwconv_plan;
  * one input), the kernel_height x kernel_width taps at weight + i * taps, and writes the
  * plane out + i * out_channel_stride (rows out_width apart). ep: bias[i] and slope[i] are
  * channel i's, residual its row 0 (rows residual_row_stride apart, planes out_height rows
- * apart); NULL pointers disable each part. Planar plans (workspace.planar) take whole
+ * apart); NULL pointers disable each part. Planar and interleaved plans take whole
  * planes only: oh_begin = 0, oh_end = out_height. workspace: the plan's
  * workspace.total_bytes, FC_ALIGN-aligned, private to the calling thread, set up once with
  * fc_dwconv_workspace_init. Only the shape's plane sizes, kernel, stride, dilation and
@@ -103,6 +118,10 @@ fc_f64_dwconv_ukernel fc_f64_dwconv_select(const fc_f64_dwconv_kernels *k, const
 
 /* Layout of the workspace, shared by every kernel and the operator.
  * Direct plans: a zero row of in_width + FC_DWCONV_SLACK elements.
+ * Interleaved plans: the padded plane (padded_height x padded_width pixels, zero outside
+ * the input's), the results (out_height * out_width pixels rounded up to
+ * FC_DWCONV_LANE_BYTES of them, so that whole squares transpose), then the padded pixel
+ * of each input pixel (in_height * in_width uint32_t).
  * Band plans: the staged band (sh * sw phase planes of `phase_elems`, each
  * band_rows + reach_rows + 1 rows of `pitch`), the flat results (band_rows rows of
  * `pitch`), then the row pointers (kernel_height) and tap offsets (kernel_height *
@@ -116,6 +135,8 @@ typedef struct {
     size_t flat_offset, pointers_offset, offsets_offset, total_bytes;
     int flat;
     int planar, staged, direct;
+    int interleaved;
+    size_t padded_height, padded_width, results_offset, positions_offset;
     size_t phase_rows, mask_words, masks_offset;
 } fc_dwconv_workspace_layout;
 
@@ -167,6 +188,20 @@ static inline fc_dwconv_workspace_layout fc_dwconv_workspace(const fc_conv2d_sha
     if (l.direct) {
         /* Just the zero row read in place of rows outside the input. */
         l.total_bytes = fc_dwconv_round_up((s->in_width + FC_DWCONV_SLACK) * elem_size, FC_DWCONV_WS_ALIGN);
+        return l;
+    }
+    if (s->out_height * s->out_width <= FC_DWCONV_INTERLEAVED_MAX_PIXELS && taps <= FC_DWCONV_INTERLEAVED_MAX_TAPS) {
+        l.interleaved = 1;
+        /* Every row and column a tap reads, and every input row and column. */
+        const size_t read_rows = (s->out_height - 1) * s->stride_height + (s->kernel_height - 1) * s->dilation_height + 1;
+        const size_t read_cols = (s->out_width - 1) * s->stride_width + (s->kernel_width - 1) * s->dilation_width + 1;
+        l.padded_height = read_rows > s->pad_top + s->in_height ? read_rows : s->pad_top + s->in_height;
+        l.padded_width = read_cols > s->pad_left + s->in_width ? read_cols : s->pad_left + s->in_width;
+        l.results_offset = l.padded_height * l.padded_width * FC_DWCONV_LANE_BYTES;
+        l.positions_offset = l.results_offset + fc_dwconv_round_up(s->out_height * s->out_width, FC_DWCONV_LANE_BYTES) *
+                                                    FC_DWCONV_LANE_BYTES;
+        l.total_bytes = l.positions_offset +
+                        fc_dwconv_round_up(s->in_height * s->in_width * sizeof(uint32_t), FC_DWCONV_WS_ALIGN);
         return l;
     }
     l.planar = fc_dwconv_planar_fits(s);

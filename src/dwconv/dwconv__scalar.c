@@ -38,6 +38,8 @@ DW_SCALAR_HOOKS(double, dw_f64x1, f64)
 #define DW_ODDS ((dw_i32x1){1})
 #define DW_FROM_PREV ((dw_i32x1){1})
 #define DW_FROM_NEXT ((dw_i32x1){1})
+#define DW_ZIP_LO ((dw_i32x1){0})
+#define DW_ZIP_HI ((dw_i32x1){0})
 #include "dwconv/dwconv-template.h"
 
 #define DW_T double
@@ -54,4 +56,6 @@ DW_SCALAR_HOOKS(double, dw_f64x1, f64)
 #define DW_ODDS ((dw_i64x1){1})
 #define DW_FROM_PREV ((dw_i64x1){1})
 #define DW_FROM_NEXT ((dw_i64x1){1})
+#define DW_ZIP_LO ((dw_i64x1){0})
+#define DW_ZIP_HI ((dw_i64x1){0})
 #include "dwconv/dwconv-template.h"
