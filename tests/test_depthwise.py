@@ -131,17 +131,32 @@ def test_out_channel_slice(isa, dtype):
 @pytest.mark.parametrize("out_size", [(32, 32), (33, 32)], ids=["planar", "band"])
 @pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
 def test_planar_limit(isa, out_size, stride):
-    """Output planes of 1024 elements are computed whole (planar), 1056 a band at a time."""
+    """Output planes of 1024 elements are computed whole (planar), 1056 a band at a time
+    (5x5: padded inputs too large to interleave, and no direct method)."""
     h, w = (out_size[0] * stride, out_size[1] * stride)
-    run_case(np.float32, channels=3, multiplier=2, size=(h, w), kernel=(3, 3), stride=stride, padding=1,
+    run_case(np.float32, channels=3, multiplier=2, size=(h, w), kernel=(5, 5), stride=stride, padding=2,
              activation="relu6", residual=True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("size", [(30, 30), (31, 30)], ids=["interleaved", "direct"])
+@pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
+@pytest.mark.parametrize("residual", [False, True], ids=["plain", "residual"])
+def test_interleaved_limit(isa, dtype, size, stride, residual):
+    """Zero-padded inputs of 32 x 32 = 1024 pixels are interleaved, 33 x 32 are not; 17
+    and 33 channels leave partial groups; without a residual the PReLU slopes are applied
+    before the transpose back."""
+    for channels, multiplier in ((17, 1), (33, 1), (3, 2)):
+        slopes = np.linspace(0.05, 0.3, channels * multiplier)
+        run_case(dtype, channels=channels, multiplier=multiplier, size=size, kernel=(3, 3), stride=stride,
+                 padding=1, activation=("prelu", slopes), residual=residual)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("width", [27, 28, 40, 47], ids=lambda w: f"w{w}")
 @pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
 def test_direct_limit(isa, dtype, width, stride):
-    """3x3 planes from 28 input columns wide are computed directly (27: planar or banded):
+    """3x3 planes from 28 input columns wide are computed directly (27: by another method):
     row tails of every length, multiplier 2, the epilogue with a residual."""
     h = 64 // stride + 1
     run_case(dtype, channels=2, multiplier=2, size=(h, width), kernel=(3, 3), stride=stride, padding=1,

@@ -407,8 +407,9 @@ DW_INLINE void DW_FN(interleaved_block)(const size_t nb, const size_t kh_count, 
 
 /* Channels [0, nc) of the results back to their planes (channel i of the call is
  * group_first + i): through the epilogue if there is a residual, else already activated. */
-DW_INLINE void DW_FN(deinterleave_output)(DW_FN(call) *c, const DW_EPILOGUE *ep, int has_residual, size_t group_first, size_t nc,
-                                          const DW_T *results, DW_T *out, ptrdiff_t out_channel_stride) {
+DW_INLINE void DW_FN(deinterleave_output)(DW_FN(call) *c, const DW_EPILOGUE *ep, int has_residual,
+                                          size_t group_first, size_t nc, const DW_T *results, DW_T *out,
+                                          ptrdiff_t out_channel_stride) {
     const size_t n = c->s->out_height * c->s->out_width;
     for (size_t p = 0; p < n; p += DW_VL) {
         DW_VEC v[DW_VL];
@@ -417,7 +418,8 @@ DW_INLINE void DW_FN(deinterleave_output)(DW_FN(call) *c, const DW_EPILOGUE *ep,
         DW_FN(transpose)(v);
         const size_t lanes = n - p < DW_VL ? n - p : DW_VL;
         if (!has_residual) {
-            for (size_t i = 0; i < nc; i++) DW_FN(store_lanes)(out + (ptrdiff_t)i * out_channel_stride + p, v[i], lanes);
+            for (size_t i = 0; i < nc; i++)
+                DW_FN(store_lanes)(out + (ptrdiff_t)i * out_channel_stride + p, v[i], lanes);
             continue;
         }
         for (size_t i = 0; i < nc; i++) {
@@ -463,10 +465,11 @@ DW_INLINE void DW_FN(kernel_interleaved)(DW_FN(call) *c, size_t channels, const 
                 for (size_t kh = 0; kh < kh_count; kh++) rows[kh] += DW_BLOCK * sw * DW_VL;
             }
             /* 1 to DW_BLOCK - 1 pixels left: one block of them. */
+            res += j * DW_VL;
             switch (ow - j) {
-            case 3: DW_FN(interleaved_block)(3, kh_count, kw_count, sw, dw, rows, wv, bias, activation, res + j * DW_VL); break;
-            case 2: DW_FN(interleaved_block)(2, kh_count, kw_count, sw, dw, rows, wv, bias, activation, res + j * DW_VL); break;
-            case 1: DW_FN(interleaved_block)(1, kh_count, kw_count, sw, dw, rows, wv, bias, activation, res + j * DW_VL); break;
+            case 3: DW_FN(interleaved_block)(3, kh_count, kw_count, sw, dw, rows, wv, bias, activation, res); break;
+            case 2: DW_FN(interleaved_block)(2, kh_count, kw_count, sw, dw, rows, wv, bias, activation, res); break;
+            case 1: DW_FN(interleaved_block)(1, kh_count, kw_count, sw, dw, rows, wv, bias, activation, res); break;
             default: break;
             }
         }

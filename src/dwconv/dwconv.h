@@ -25,11 +25,21 @@
  * computed in that flat space, then copied out row by row through the epilogue; wide ones
  * row by row, epilogue in registers.
  *
- * 3x3 kernels at stride 1 or 2 with one column of left padding (MobileNet's) use the
- * direct method instead, where it is faster: each output row straight from its three input
- * rows, nothing staged. Per output vector, each input row is loaded once (stride 2: two
- * vectors, split into even and odd columns by two-source permutes) and the taps are
- * summed by kernel column,
+ * Two methods come before those where they apply. Small planes (at most
+ * FC_DWCONV_INTERLEAVED_MAX_PIXELS outputs and FC_DWCONV_INTERLEAVED_MAX_PADDED_PIXELS
+ * padded inputs) are interleaved: a group of one vector's worth of channels is transposed
+ * (in registers, a vector square at a time) into a zero-padded plane of pixel vectors,
+ * channel c in lane c (NCHWc, inside the kernel only), where every tap of every output is
+ * one aligned vector load times a vector of the group's weights: no masks, no lanes lost
+ * to row ends, per-channel setup paid once per group. The results are activated there
+ * (slopes are vectors of the group's) and transposed back, or transposed back first and
+ * finished per channel when a residual is added. Padded pixel (r, c) is vector
+ * r * padded_width + c, vectors FC_DWCONV_LANE_BYTES apart.
+ *
+ * Wider 3x3 planes at stride 1 or 2 with one column of left padding (MobileNet's) use
+ * the direct method: each output row straight from its three input rows, nothing staged.
+ * Per output vector, each input row is loaded once (stride 2: two vectors, split into
+ * even and odd columns by two-source permutes) and the taps are summed by kernel column,
  *
  *   left[c] = sum_kh w[kh][0] row_kh[c],  center[c] = ...w[kh][1]...,  right[c] = ...w[kh][2]...
  *
@@ -38,14 +48,6 @@
  * vector, each taking one lane from the neighbouring vector's sums, instead of shifted
  * (line-splitting) loads or masks per tap. Rows above or below the input read a zero row
  * of the workspace; columns past either end load as zeros.
- *
- * Small planes (at most FC_DWCONV_INTERLEAVED_MAX_PIXELS outputs) that the direct method
- * does not take use the interleaved method: a group of one vector's worth of channels is
- * transposed (in registers, a vector square at a time) into a zero-padded plane of pixel
- * vectors, channel c in lane c, where every tap of every output is one aligned vector
- * load times a vector of the channels' weights: no masks, no lane wasted on row ends,
- * per-channel setup paid once per group. The results are transposed back through the
- * epilogue. Padded pixel (r, c) is at (r * padded_width + c) vectors of FC_DWCONV_LANE_BYTES.
  *
  * Kernels: 3x3 and 5x5 at stride 1 and 2 (dilation 1), and kxk for any other shape; the
  * specialized ones are the generic code with the sizes as compile-time constants. */
@@ -68,7 +70,10 @@
 /* Output planes of at most this many elements are computed whole (the planar method). */
 #define FC_DWCONV_PLANAR_MAX_PIXELS 1024
 /* Output planes of at most this many elements use the interleaved method. */
-#define FC_DWCONV_INTERLEAVED_MAX_PIXELS 256
+#define FC_DWCONV_INTERLEAVED_MAX_PIXELS 1024
+/* Padded-plane pixels of the largest input the interleaved method takes: 64 KiB of
+ * float32 vectors, about L1 (larger, stride-2 inputs go faster directly). */
+#define FC_DWCONV_INTERLEAVED_MAX_PADDED_PIXELS 1024
 /* Taps of the largest kernel the interleaved method takes (its offsets and weights are
  * local arrays). */
 #define FC_DWCONV_INTERLEAVED_MAX_TAPS 64
@@ -184,24 +189,27 @@ static inline int fc_dwconv_direct_fits(const fc_conv2d_shape *s) {
 static inline fc_dwconv_workspace_layout fc_dwconv_workspace(const fc_conv2d_shape *s, size_t elem_size) {
     fc_dwconv_workspace_layout l = {0};
     const size_t phases = s->stride_height * s->stride_width, taps = s->kernel_height * s->kernel_width;
-    l.direct = fc_dwconv_direct_fits(s);
-    if (l.direct) {
-        /* Just the zero row read in place of rows outside the input. */
-        l.total_bytes = fc_dwconv_round_up((s->in_width + FC_DWCONV_SLACK) * elem_size, FC_DWCONV_WS_ALIGN);
-        return l;
-    }
-    if (s->out_height * s->out_width <= FC_DWCONV_INTERLEAVED_MAX_PIXELS && taps <= FC_DWCONV_INTERLEAVED_MAX_TAPS) {
+    /* Every row and column a tap reads, and every input row and column. */
+    const size_t read_rows = (s->out_height - 1) * s->stride_height + (s->kernel_height - 1) * s->dilation_height + 1;
+    const size_t read_cols = (s->out_width - 1) * s->stride_width + (s->kernel_width - 1) * s->dilation_width + 1;
+    const size_t padded_height = read_rows > s->pad_top + s->in_height ? read_rows : s->pad_top + s->in_height;
+    const size_t padded_width = read_cols > s->pad_left + s->in_width ? read_cols : s->pad_left + s->in_width;
+    if (s->out_height * s->out_width <= FC_DWCONV_INTERLEAVED_MAX_PIXELS && taps <= FC_DWCONV_INTERLEAVED_MAX_TAPS &&
+        padded_height * padded_width <= FC_DWCONV_INTERLEAVED_MAX_PADDED_PIXELS) {
         l.interleaved = 1;
-        /* Every row and column a tap reads, and every input row and column. */
-        const size_t read_rows = (s->out_height - 1) * s->stride_height + (s->kernel_height - 1) * s->dilation_height + 1;
-        const size_t read_cols = (s->out_width - 1) * s->stride_width + (s->kernel_width - 1) * s->dilation_width + 1;
-        l.padded_height = read_rows > s->pad_top + s->in_height ? read_rows : s->pad_top + s->in_height;
-        l.padded_width = read_cols > s->pad_left + s->in_width ? read_cols : s->pad_left + s->in_width;
+        l.padded_height = padded_height;
+        l.padded_width = padded_width;
         l.results_offset = l.padded_height * l.padded_width * FC_DWCONV_LANE_BYTES;
         l.positions_offset = l.results_offset + fc_dwconv_round_up(s->out_height * s->out_width, FC_DWCONV_LANE_BYTES) *
                                                     FC_DWCONV_LANE_BYTES;
         l.total_bytes = l.positions_offset +
                         fc_dwconv_round_up(s->in_height * s->in_width * sizeof(uint32_t), FC_DWCONV_WS_ALIGN);
+        return l;
+    }
+    l.direct = fc_dwconv_direct_fits(s);
+    if (l.direct) {
+        /* Just the zero row read in place of rows outside the input. */
+        l.total_bytes = fc_dwconv_round_up((s->in_width + FC_DWCONV_SLACK) * elem_size, FC_DWCONV_WS_ALIGN);
         return l;
     }
     l.planar = fc_dwconv_planar_fits(s);
