@@ -353,6 +353,19 @@ DW_INLINE void DW_FN(transpose)(DW_VEC *v) {
     }
 }
 
+/* v[c] = elements [start, start + DW_VL) of row c (rows `stride` apart, n elements) for
+ * c < nc, zero for the rest. The common case, whole vectors of a whole group, has no
+ * test per vector. */
+DW_INLINE void DW_FN(load_square)(DW_VEC *v, const DW_T *x, ptrdiff_t stride, size_t start, size_t n, size_t nc) {
+    if (nc == DW_VL && start + DW_VL <= n) {
+#pragma GCC unroll 16
+        for (size_t c = 0; c < DW_VL; c++) v[c] = DW_FN(loadu)(x + (ptrdiff_t)c * stride + start);
+        return;
+    }
+    for (size_t c = 0; c < DW_VL; c++)
+        v[c] = c < nc ? DW_FN(load_row)(x + (ptrdiff_t)c * stride, (ptrdiff_t)start, n) : (DW_VEC){0};
+}
+
 /* Channels [0, nc) of a group (planes x_channel_stride apart) into the interior of the
  * padded plane, a square of channels x pixels at a time; input pixel p goes to padded
  * pixel positions[p]. */
@@ -360,14 +373,14 @@ DW_INLINE void DW_FN(interleave_input)(size_t n, const uint32_t *positions, cons
                                        ptrdiff_t x_channel_stride, size_t nc, DW_T *padded) {
     for (size_t p = 0; p < n; p += DW_VL) {
         DW_VEC v[DW_VL];
-#pragma GCC unroll 16
-        for (size_t c = 0; c < DW_VL; c++)
-            v[c] = c < nc ? DW_FN(load_row)(x + (ptrdiff_t)c * x_channel_stride, (ptrdiff_t)p, n) : (DW_VEC){0};
+        DW_FN(load_square)(v, x, x_channel_stride, p, n, nc);
         DW_FN(transpose)(v);
-        const size_t count = n - p < DW_VL ? n - p : DW_VL;
+        if (p + DW_VL <= n) {
 #pragma GCC unroll 16
-        for (size_t k = 0; k < DW_VL; k++)
-            if (k < count) DW_FN(storeu)(padded + (size_t)positions[p + k] * DW_VL, v[k]);
+            for (size_t k = 0; k < DW_VL; k++) DW_FN(storeu)(padded + (size_t)positions[p + k] * DW_VL, v[k]);
+        } else {
+            for (size_t k = 0; p + k < n; k++) DW_FN(storeu)(padded + (size_t)positions[p + k] * DW_VL, v[k]);
+        }
     }
 }
 
@@ -376,9 +389,7 @@ DW_INLINE void DW_FN(interleave_input)(size_t n, const uint32_t *positions, cons
 DW_INLINE void DW_FN(interleave_weights)(const DW_T *weight, size_t taps, size_t nc, DW_VEC *wv) {
     for (size_t t0 = 0; t0 < taps; t0 += DW_VL) {
         DW_VEC v[DW_VL];
-#pragma GCC unroll 16
-        for (size_t c = 0; c < DW_VL; c++)
-            v[c] = c < nc ? DW_FN(load_row)(weight + c * taps, (ptrdiff_t)t0, taps) : (DW_VEC){0};
+        DW_FN(load_square)(v, weight, (ptrdiff_t)taps, t0, taps, nc);
         DW_FN(transpose)(v);
         for (size_t k = 0; k < DW_VL && t0 + k < taps; k++) wv[t0 + k] = v[k];
     }
@@ -417,6 +428,11 @@ DW_INLINE void DW_FN(deinterleave_output)(DW_FN(call) *c, const DW_EPILOGUE *ep,
         for (size_t k = 0; k < DW_VL; k++) v[k] = DW_FN(loadu)(results + (p + k) * DW_VL);
         DW_FN(transpose)(v);
         const size_t lanes = n - p < DW_VL ? n - p : DW_VL;
+        if (!has_residual && nc == DW_VL && lanes == DW_VL) {
+#pragma GCC unroll 16
+            for (size_t i = 0; i < DW_VL; i++) DW_FN(storeu)(out + (ptrdiff_t)i * out_channel_stride + p, v[i]);
+            continue;
+        }
         if (!has_residual) {
             for (size_t i = 0; i < nc; i++)
                 DW_FN(store_lanes)(out + (ptrdiff_t)i * out_channel_stride + p, v[i], lanes);
