@@ -173,6 +173,15 @@ def test_direct_padding(isa, padding, stride):
              activation="relu6", residual=True)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("size", [(7, 7), (5, 10), (4, 4), (7, 9)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("residual", [False, True], ids=["plain", "residual"])
+def test_interleaved_tails(isa, dtype, size, residual):
+    """Planes of 49, 50, 16 and 63 pixels: the last square of pixels is 1, 2, a whole
+    vector or 15 of 16 lanes (copied element by element when only 1 or 2)."""
+    run_case(dtype, channels=19, size=size, kernel=(3, 3), padding=1, activation="relu6", residual=residual)
+
+
 def test_threads_split_rows():
     """Few planes and 2 threads: planes are split into row blocks, with the same result."""
     previous = fastconv.get_num_threads()

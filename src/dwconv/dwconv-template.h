@@ -32,6 +32,8 @@
 
 /* Output vectors computed together in the main column loop: independent FMA chains. */
 #define DW_BLOCK 4
+/* Interleaved squares of at most this many pixels are copied element by element. */
+#define DW_SCALAR_TAIL (DW_VL / 8)
 /* Kernels up to this many taps per side keep row pointers, tap offsets and weights in
  * local arrays the compiler can hold in registers; larger ones use the workspace. */
 #define DW_LOCAL_TAPS 8
@@ -372,6 +374,13 @@ DW_INLINE void DW_FN(load_square)(DW_VEC *v, const DW_T *x, ptrdiff_t stride, si
 DW_INLINE void DW_FN(interleave_input)(size_t n, const uint32_t *positions, const DW_T *x,
                                        ptrdiff_t x_channel_stride, size_t nc, DW_T *padded) {
     for (size_t p = 0; p < n; p += DW_VL) {
+        if (n - p <= DW_SCALAR_TAIL) {
+            /* A few pixels left: element by element beats a whole transpose. */
+            for (size_t k = p; k < n; k++)
+                for (size_t c = 0; c < DW_VL; c++)
+                    padded[(size_t)positions[k] * DW_VL + c] = c < nc ? x[(ptrdiff_t)c * x_channel_stride + k] : 0;
+            return;
+        }
         DW_VEC v[DW_VL];
         DW_FN(load_square)(v, x, x_channel_stride, p, n, nc);
         DW_FN(transpose)(v);
@@ -423,6 +432,11 @@ DW_INLINE void DW_FN(deinterleave_output)(DW_FN(call) *c, const DW_EPILOGUE *ep,
                                           ptrdiff_t out_channel_stride) {
     const size_t n = c->s->out_height * c->s->out_width;
     for (size_t p = 0; p < n; p += DW_VL) {
+        if (!has_residual && n - p <= DW_SCALAR_TAIL) {
+            for (size_t k = p; k < n; k++)
+                for (size_t i = 0; i < nc; i++) out[(ptrdiff_t)i * out_channel_stride + k] = results[k * DW_VL + i];
+            return;
+        }
         DW_VEC v[DW_VL];
 #pragma GCC unroll 16
         for (size_t k = 0; k < DW_VL; k++) v[k] = DW_FN(loadu)(results + (p + k) * DW_VL);
@@ -679,6 +693,7 @@ void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin
 #undef DW_INLINE
 #undef DW_BLOCK
 #undef DW_LOCAL_TAPS
+#undef DW_SCALAR_TAIL
 /* The including file sets these afresh for each dtype. */
 #undef DW_T
 #undef DW_SFX
