@@ -131,10 +131,55 @@ def test_out_channel_slice(isa, dtype):
 @pytest.mark.parametrize("out_size", [(32, 32), (33, 32)], ids=["planar", "band"])
 @pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
 def test_planar_limit(isa, out_size, stride):
-    """Output planes of 1024 elements are computed whole (planar), 1056 a band at a time."""
+    """Output planes of 1024 elements are computed whole (planar), 1056 a band at a time
+    (5x5: padded inputs too large to interleave, and no direct method)."""
     h, w = (out_size[0] * stride, out_size[1] * stride)
-    run_case(np.float32, channels=3, multiplier=2, size=(h, w), kernel=(3, 3), stride=stride, padding=1,
+    run_case(np.float32, channels=3, multiplier=2, size=(h, w), kernel=(5, 5), stride=stride, padding=2,
              activation="relu6", residual=True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("size", [(30, 30), (31, 30)], ids=["interleaved", "direct"])
+@pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
+@pytest.mark.parametrize("residual", [False, True], ids=["plain", "residual"])
+def test_interleaved_limit(isa, dtype, size, stride, residual):
+    """Zero-padded inputs of 32 x 32 = 1024 pixels are interleaved, 33 x 32 are not; 17
+    and 33 channels leave partial groups; without a residual the PReLU slopes are applied
+    before the transpose back."""
+    for channels, multiplier in ((17, 1), (33, 1), (3, 2)):
+        slopes = np.linspace(0.05, 0.3, channels * multiplier)
+        run_case(dtype, channels=channels, multiplier=multiplier, size=size, kernel=(3, 3), stride=stride,
+                 padding=1, activation=("prelu", slopes), residual=residual)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("width", [27, 28, 40, 47], ids=lambda w: f"w{w}")
+@pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
+def test_direct_limit(isa, dtype, width, stride):
+    """3x3 planes from 28 input columns wide are computed directly (27: by another method):
+    row tails of every length, multiplier 2, the epilogue with a residual."""
+    h = 64 // stride + 1
+    run_case(dtype, channels=2, multiplier=2, size=(h, width), kernel=(3, 3), stride=stride, padding=1,
+             activation=("prelu", np.linspace(0.05, 0.3, 4)), residual=True)
+
+
+@pytest.mark.parametrize("padding", [((0, 2), (1, 0)), ((2, 0), (1, 2)), ((1, 1), (0, 1))],
+                         ids=["top0", "top2", "left0"])
+@pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
+def test_direct_padding(isa, padding, stride):
+    """The direct method takes any top/bottom/right padding with one left column; left0 is
+    not direct."""
+    run_case(np.float32, channels=3, size=(30, 33), kernel=(3, 3), stride=stride, padding=padding,
+             activation="relu6", residual=True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("size", [(7, 7), (5, 10), (4, 4), (7, 9)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("residual", [False, True], ids=["plain", "residual"])
+def test_interleaved_tails(isa, dtype, size, residual):
+    """Planes of 49, 50, 16 and 63 pixels: the last square of pixels is 1, 2, a whole
+    vector or 15 of 16 lanes (copied element by element when only 1 or 2)."""
+    run_case(dtype, channels=19, size=size, kernel=(3, 3), padding=1, activation="relu6", residual=residual)
 
 
 def test_threads_split_rows():
@@ -145,6 +190,7 @@ def test_threads_split_rows():
             fastconv.set_num_threads(threads)
             run_case(np.float32, channels=1, size=(37, 40), kernel=(5, 5), stride=1, padding=2)
             run_case(np.float32, batch=2, channels=3, size=(9, 40), kernel=(3, 3), stride=2, padding=1)
+            run_case(np.float32, channels=1, size=(37, 40), kernel=(3, 3), stride=1, padding=1)
     finally:
         fastconv.set_num_threads(previous)
 

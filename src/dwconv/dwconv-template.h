@@ -11,8 +11,12 @@
  *     DW_STORE_PARTIAL(p, v, n)            the first n (< DW_VL) lanes of v
  *     DW_LOAD_MASKED(p, bits)              lanes p[i] where bit i of bits is set, zero
  *                                          elsewhere; lanes outside are never read
- *   and, if DW_VL > 1, DW_EVENS / DW_ODDS: __builtin_shuffle masks taking the even / odd
- *   lanes of the 2 * DW_VL lanes of two vectors.
+ *   and __builtin_shuffle masks over the 2 * DW_VL lanes of two vectors (a, b):
+ *     DW_EVENS / DW_ODDS                   the even / odd lanes
+ *     DW_FROM_PREV                         b's last lane, then a's first DW_VL - 1
+ *     DW_FROM_NEXT                         a's last DW_VL - 1 lanes, then b's first
+ *     DW_ZIP_LO / DW_ZIP_HI                a[0], b[0], a[1], b[1], ... of the low / high
+ *                                          halves of a and b
  *
  * Every kernel is the one always-inlined body, called with its sizes as constants (3x3s1,
  * 3x3s2, 5x5s1, 5x5s2) or read from the plan (kxk), so the compiler unrolls the taps of
@@ -28,6 +32,8 @@
 
 /* Output vectors computed together in the main column loop: independent FMA chains. */
 #define DW_BLOCK 4
+/* Interleaved squares of at most this many pixels are copied element by element. */
+#define DW_SCALAR_TAIL (DW_VL / 8)
 /* Kernels up to this many taps per side keep row pointers, tap offsets and weights in
  * local arrays the compiler can hold in registers; larger ones use the workspace. */
 #define DW_LOCAL_TAPS 8
@@ -77,21 +83,26 @@ typedef struct {
     int has_slope;
 } DW_FN(finish_params);
 
-/* Epilogue of one vector (bias is already in acc) and its store; n <= DW_VL lanes. */
-DW_INLINE void DW_FN(finish)(DW_VEC v, const DW_T *residual, const DW_FN(finish_params) *f, DW_T *out, size_t n) {
+/* The activation of the epilogue: PReLU / leaky slope, then the clamp. */
+DW_INLINE DW_VEC DW_FN(activate)(DW_VEC v, const DW_FN(finish_params) *f) {
     const DW_VEC zero = {0};
-    if (n == DW_VL) {
-        if (residual) v += DW_FN(loadu)(residual);
-    } else {
-        if (residual) v += DW_LOAD_WINDOW(residual, 0, n);
-    }
     /* v < 0 ? v * slope : v, exactly: one of the two terms is zero. */
     if (f->has_slope) v = DW_VMAX(v, zero) + f->slope * DW_VMIN(v, zero);
-    v = DW_VMIN(DW_VMAX(v, f->lo), f->hi);
+    return DW_VMIN(DW_VMAX(v, f->lo), f->hi);
+}
+
+/* Stores the first n <= DW_VL lanes of v. */
+DW_INLINE void DW_FN(store_lanes)(DW_T *out, DW_VEC v, size_t n) {
     if (n == DW_VL)
         DW_FN(storeu)(out, v);
     else
         DW_STORE_PARTIAL(out, v, n);
+}
+
+/* Epilogue of one vector (bias is already in acc) and its store; n <= DW_VL lanes. */
+DW_INLINE void DW_FN(finish)(DW_VEC v, const DW_T *residual, const DW_FN(finish_params) *f, DW_T *out, size_t n) {
+    if (residual) v += n == DW_VL ? DW_FN(loadu)(residual) : DW_LOAD_WINDOW(residual, 0, n);
+    DW_FN(store_lanes)(out, DW_FN(activate)(v, f), n);
 }
 
 /* One output row of ow columns: rows[kh] is the staged input row of tap row kh, off[kw]
@@ -237,6 +248,266 @@ DW_INLINE void DW_FN(kernel_flat)(const DW_FN(call) *c, size_t oh_begin, size_t 
     }
 }
 
+/* The direct method (see dwconv.h). */
+
+/* Sums of tap columns left, center (plus the bias) and right over the three input rows at
+ * one output vector. */
+typedef struct {
+    DW_VEC left, center, right;
+} DW_FN(column_sums);
+
+/* Stride 1: the sums at columns [start, start + DW_VL). */
+DW_INLINE DW_FN(column_sums) DW_FN(direct_sums_s1)(const DW_T *const *rows, const DW_VEC *wv, DW_VEC bias,
+                                                   ptrdiff_t start, size_t in_width) {
+    DW_FN(column_sums) s = {(DW_VEC){0}, bias, (DW_VEC){0}};
+#pragma GCC unroll 3
+    for (size_t kh = 0; kh < 3; kh++) {
+        const DW_VEC v = DW_FN(load_row)(rows[kh], start, in_width);
+        s.left += v * wv[3 * kh];
+        s.center += v * wv[3 * kh + 1];
+        s.right += v * wv[3 * kh + 2];
+    }
+    return s;
+}
+
+/* Stride 2: the sums at output columns [start, start + DW_VL), from input columns
+ * [2 start, 2 start + 2 DW_VL) split into even (center) and odd (left, right) ones. */
+DW_INLINE DW_FN(column_sums) DW_FN(direct_sums_s2)(const DW_T *const *rows, const DW_VEC *wv, DW_VEC bias,
+                                                   ptrdiff_t start, size_t in_width) {
+    DW_FN(column_sums) s = {(DW_VEC){0}, bias, (DW_VEC){0}};
+#pragma GCC unroll 3
+    for (size_t kh = 0; kh < 3; kh++) {
+        const DW_VEC a = DW_FN(load_row)(rows[kh], 2 * start, in_width);
+        const DW_VEC b = DW_FN(load_row)(rows[kh], 2 * start + DW_VL, in_width);
+        const DW_VEC even = __builtin_shuffle(a, b, DW_EVENS), odd = __builtin_shuffle(a, b, DW_ODDS);
+        s.left += odd * wv[3 * kh];
+        s.center += even * wv[3 * kh + 1];
+        s.right += odd * wv[3 * kh + 2];
+    }
+    return s;
+}
+
+/* One output row of ow columns from input rows rows[0..2] (in_width elements each). */
+DW_INLINE void DW_FN(direct_row)(const size_t sw, const DW_T *const *rows, const DW_VEC *wv, DW_VEC bias,
+                                 size_t in_width, const DW_T *residual, const DW_FN(finish_params) *f, DW_T *out,
+                                 size_t ow) {
+    DW_VEC prev_left = {0};
+    if (sw == 1) {
+        /* out[c] = center[c] + left[c - 1] + right[c + 1]: a vector ahead for right. */
+        DW_FN(column_sums) s = DW_FN(direct_sums_s1)(rows, wv, bias, 0, in_width);
+        for (size_t j = 0; j < ow; j += DW_VL) {
+            const DW_FN(column_sums) next = DW_FN(direct_sums_s1)(rows, wv, bias, (ptrdiff_t)(j + DW_VL), in_width);
+            const DW_VEC v = s.center + __builtin_shuffle(s.left, prev_left, DW_FROM_PREV) +
+                             __builtin_shuffle(s.right, next.right, DW_FROM_NEXT);
+            DW_FN(finish)(v, residual ? residual + j : NULL, f, out + j, ow - j < DW_VL ? ow - j : DW_VL);
+            prev_left = s.left;
+            s = next;
+        }
+        return;
+    }
+    /* Stride 2: out[c] = center[c] + right[c] + left[c - 1] (odd column 2c - 1). */
+    for (size_t j = 0; j < ow; j += DW_VL) {
+        const DW_FN(column_sums) s = DW_FN(direct_sums_s2)(rows, wv, bias, (ptrdiff_t)j, in_width);
+        const DW_VEC v = s.center + s.right + __builtin_shuffle(s.left, prev_left, DW_FROM_PREV);
+        DW_FN(finish)(v, residual ? residual + j : NULL, f, out + j, ow - j < DW_VL ? ow - j : DW_VL);
+        prev_left = s.left;
+    }
+}
+
+/* Output rows [oh_begin, oh_end) of one channel, weights in registers. */
+DW_INLINE void DW_FN(kernel_direct)(const DW_FN(call) *c, size_t oh_begin, size_t oh_end, const DW_T *x,
+                                    const DW_T *w, DW_T *out, const void *workspace, const size_t sh,
+                                    const size_t sw) {
+    const fc_conv2d_shape *s = c->s;
+    const size_t ow = s->out_width;
+    const DW_T *zero_row = workspace;
+    DW_VEC wv[9];
+#pragma GCC unroll 9
+    for (size_t t = 0; t < 9; t++) wv[t] = DW_FN(splat)(w[t]);
+    const DW_VEC bias = DW_FN(splat)(c->bias);
+    for (size_t oh = oh_begin; oh < oh_end; oh++) {
+        const DW_T *rows[3];
+        for (size_t kh = 0; kh < 3; kh++) {
+            const ptrdiff_t ih = (ptrdiff_t)(oh * sh + kh) - (ptrdiff_t)s->pad_top;
+            rows[kh] = ih >= 0 && ih < (ptrdiff_t)s->in_height ? x + (size_t)ih * s->in_width : zero_row;
+        }
+        DW_FN(direct_row)(sw, rows, wv, bias, s->in_width,
+                          c->residual ? c->residual + (ptrdiff_t)oh * c->residual_stride : NULL, &c->f,
+                          out + oh * ow, ow);
+    }
+}
+
+/* The interleaved method (see dwconv.h). */
+
+/* Transposes the DW_VL x DW_VL square v (v[i] lane j <- v[j] lane i): log2(DW_VL) rounds
+ * of zipping v[i] with v[i + DW_VL / 2] (the perfect-shuffle transpose). */
+DW_INLINE void DW_FN(transpose)(DW_VEC *v) {
+#pragma GCC unroll 4
+    for (size_t half = DW_VL / 2; half > 0; half /= 2) {
+        DW_VEC t[DW_VL];
+#pragma GCC unroll 16
+        for (size_t i = 0; i < DW_VL / 2; i++) {
+            t[2 * i] = __builtin_shuffle(v[i], v[i + DW_VL / 2], DW_ZIP_LO);
+            t[2 * i + 1] = __builtin_shuffle(v[i], v[i + DW_VL / 2], DW_ZIP_HI);
+        }
+#pragma GCC unroll 16
+        for (size_t i = 0; i < DW_VL; i++) v[i] = t[i];
+    }
+}
+
+/* v[c] = elements [start, start + DW_VL) of row c (rows `stride` apart, n elements) for
+ * c < nc, zero for the rest. The common case, whole vectors of a whole group, has no
+ * test per vector. */
+DW_INLINE void DW_FN(load_square)(DW_VEC *v, const DW_T *x, ptrdiff_t stride, size_t start, size_t n, size_t nc) {
+    if (nc == DW_VL && start + DW_VL <= n) {
+#pragma GCC unroll 16
+        for (size_t c = 0; c < DW_VL; c++) v[c] = DW_FN(loadu)(x + (ptrdiff_t)c * stride + start);
+        return;
+    }
+    for (size_t c = 0; c < DW_VL; c++)
+        v[c] = c < nc ? DW_FN(load_row)(x + (ptrdiff_t)c * stride, (ptrdiff_t)start, n) : (DW_VEC){0};
+}
+
+/* Channels [0, nc) of a group (planes x_channel_stride apart) into the interior of the
+ * padded plane, a square of channels x pixels at a time; input pixel p goes to padded
+ * pixel positions[p]. */
+DW_INLINE void DW_FN(interleave_input)(size_t n, const uint32_t *positions, const DW_T *x,
+                                       ptrdiff_t x_channel_stride, size_t nc, DW_T *padded) {
+    for (size_t p = 0; p < n; p += DW_VL) {
+        if (n - p <= DW_SCALAR_TAIL) {
+            /* A few pixels left: element by element beats a whole transpose. */
+            for (size_t k = p; k < n; k++)
+                for (size_t c = 0; c < DW_VL; c++)
+                    padded[(size_t)positions[k] * DW_VL + c] = c < nc ? x[(ptrdiff_t)c * x_channel_stride + k] : 0;
+            return;
+        }
+        DW_VEC v[DW_VL];
+        DW_FN(load_square)(v, x, x_channel_stride, p, n, nc);
+        DW_FN(transpose)(v);
+        if (p + DW_VL <= n) {
+#pragma GCC unroll 16
+            for (size_t k = 0; k < DW_VL; k++) DW_FN(storeu)(padded + (size_t)positions[p + k] * DW_VL, v[k]);
+        } else {
+            for (size_t k = 0; p + k < n; k++) DW_FN(storeu)(padded + (size_t)positions[p + k] * DW_VL, v[k]);
+        }
+    }
+}
+
+/* wv[t] = the weights of tap t of channels [0, nc) (taps apart from weight; zero past nc),
+ * a square of channels x taps at a time. */
+DW_INLINE void DW_FN(interleave_weights)(const DW_T *weight, size_t taps, size_t nc, DW_VEC *wv) {
+    for (size_t t0 = 0; t0 < taps; t0 += DW_VL) {
+        DW_VEC v[DW_VL];
+        DW_FN(load_square)(v, weight, (ptrdiff_t)taps, t0, taps, nc);
+        DW_FN(transpose)(v);
+        for (size_t k = 0; k < DW_VL && t0 + k < taps; k++) wv[t0 + k] = v[k];
+    }
+}
+
+/* nb consecutive output pixels of a row, whose first taps of each kernel row kh are at
+ * rows[kh] (pixels sw apart): nb independent FMA chains, activated if `activation`. */
+DW_INLINE void DW_FN(interleaved_block)(const size_t nb, const size_t kh_count, const size_t kw_count,
+                                        const size_t sw, const size_t dw, const DW_T *const *rows, const DW_VEC *wv,
+                                        DW_VEC bias, const DW_FN(finish_params) *activation,
+                                        DW_T *restrict results) {
+    DW_VEC acc[DW_BLOCK];
+#pragma GCC unroll 8
+    for (size_t b = 0; b < nb; b++) acc[b] = bias;
+#pragma GCC unroll 8
+    for (size_t kh = 0; kh < kh_count; kh++)
+#pragma GCC unroll 8
+        for (size_t kw = 0; kw < kw_count; kw++)
+#pragma GCC unroll 8
+            for (size_t b = 0; b < nb; b++)
+                acc[b] += DW_FN(loadu)(rows[kh] + (kw * dw + b * sw) * DW_VL) * wv[kh * kw_count + kw];
+#pragma GCC unroll 8
+    for (size_t b = 0; b < nb; b++)
+        DW_FN(storeu)(results + b * DW_VL, activation ? DW_FN(activate)(acc[b], activation) : acc[b]);
+}
+
+/* Channels [0, nc) of the results back to their planes (channel i of the call is
+ * group_first + i): through the epilogue if there is a residual, else already activated. */
+DW_INLINE void DW_FN(deinterleave_output)(DW_FN(call) *c, const DW_EPILOGUE *ep, int has_residual,
+                                          size_t group_first, size_t nc, const DW_T *results, DW_T *out,
+                                          ptrdiff_t out_channel_stride) {
+    const size_t n = c->s->out_height * c->s->out_width;
+    for (size_t p = 0; p < n; p += DW_VL) {
+        if (!has_residual && n - p <= DW_SCALAR_TAIL) {
+            for (size_t k = p; k < n; k++)
+                for (size_t i = 0; i < nc; i++) out[(ptrdiff_t)i * out_channel_stride + k] = results[k * DW_VL + i];
+            return;
+        }
+        DW_VEC v[DW_VL];
+#pragma GCC unroll 16
+        for (size_t k = 0; k < DW_VL; k++) v[k] = DW_FN(loadu)(results + (p + k) * DW_VL);
+        DW_FN(transpose)(v);
+        const size_t lanes = n - p < DW_VL ? n - p : DW_VL;
+        if (!has_residual && nc == DW_VL && lanes == DW_VL) {
+#pragma GCC unroll 16
+            for (size_t i = 0; i < DW_VL; i++) DW_FN(storeu)(out + (ptrdiff_t)i * out_channel_stride + p, v[i]);
+            continue;
+        }
+        if (!has_residual) {
+            for (size_t i = 0; i < nc; i++)
+                DW_FN(store_lanes)(out + (ptrdiff_t)i * out_channel_stride + p, v[i], lanes);
+            continue;
+        }
+        for (size_t i = 0; i < nc; i++) {
+            DW_FN(call_channel)(c, ep, group_first + i);
+            DW_FN(finish)(v[i], c->residual ? c->residual + p : NULL, &c->f,
+                          out + (ptrdiff_t)i * out_channel_stride + p, lanes);
+        }
+    }
+}
+
+/* Channels in groups of DW_VL, each interleaved, convolved and deinterleaved. */
+DW_INLINE void DW_FN(kernel_interleaved)(DW_FN(call) *c, size_t channels, const DW_T *x, ptrdiff_t x_channel_stride,
+                                         const DW_T *weight, DW_T *out, ptrdiff_t out_channel_stride,
+                                         const DW_EPILOGUE *ep, void *workspace, const size_t kh_count,
+                                         const size_t kw_count, const size_t sh, const size_t sw, const size_t dh,
+                                         const size_t dw) {
+    const fc_conv2d_shape *s = c->s;
+    const fc_dwconv_workspace_layout *l = c->l;
+    const size_t taps = kh_count * kw_count, pw = l->padded_width, oh_count = s->out_height, ow = s->out_width;
+    DW_T *padded = workspace;
+    DW_T *results = (DW_T *)((char *)workspace + l->results_offset);
+    const int has_residual = ep && ep->residual;
+    const uint32_t *positions = (const uint32_t *)((char *)workspace + l->positions_offset);
+    DW_VEC wv[FC_DWCONV_INTERLEAVED_MAX_TAPS];
+    const DW_T *rows[FC_DWCONV_INTERLEAVED_MAX_TAPS];
+    for (size_t g = 0; g < channels; g += DW_VL) {
+        const size_t nc = channels - g < DW_VL ? channels - g : DW_VL;
+        DW_FN(interleave_weights)(weight + g * taps, taps, nc, wv);
+        const DW_VEC bias = ep && ep->bias ? DW_FN(load_row)(ep->bias + g, 0, nc) : (DW_VEC){0};
+        /* Without a residual, the whole epilogue (the group's slopes) goes before the transpose. */
+        DW_FN(finish_params) group_activation = c->f;
+        if (c->f.has_slope) group_activation.slope = DW_FN(load_row)(ep->slope + g, 0, nc);
+        const DW_FN(finish_params) *activation = has_residual ? NULL : &group_activation;
+        DW_FN(interleave_input)(s->in_height * s->in_width, positions, x + (ptrdiff_t)g * x_channel_stride,
+                                x_channel_stride, nc, padded);
+        for (size_t oh = 0; oh < oh_count; oh++) {
+            for (size_t kh = 0; kh < kh_count; kh++) rows[kh] = padded + (oh * sh + kh * dh) * pw * DW_VL;
+            DW_T *res = results + oh * ow * DW_VL;
+            size_t j = 0;
+            for (; j + DW_BLOCK <= ow; j += DW_BLOCK) {
+                DW_FN(interleaved_block)(DW_BLOCK, kh_count, kw_count, sw, dw, rows, wv, bias, activation,
+                                         res + j * DW_VL);
+                for (size_t kh = 0; kh < kh_count; kh++) rows[kh] += DW_BLOCK * sw * DW_VL;
+            }
+            /* 1 to DW_BLOCK - 1 pixels left: one block of them. */
+            res += j * DW_VL;
+            switch (ow - j) {
+            case 3: DW_FN(interleaved_block)(3, kh_count, kw_count, sw, dw, rows, wv, bias, activation, res); break;
+            case 2: DW_FN(interleaved_block)(2, kh_count, kw_count, sw, dw, rows, wv, bias, activation, res); break;
+            case 1: DW_FN(interleaved_block)(1, kh_count, kw_count, sw, dw, rows, wv, bias, activation, res); break;
+            default: break;
+            }
+        }
+        DW_FN(deinterleave_output)(c, ep, has_residual, g, nc, results, out + (ptrdiff_t)g * out_channel_stride,
+                                   out_channel_stride);
+    }
+}
+
 /* Wide planes: row by row, epilogue in registers. */
 DW_INLINE void DW_FN(kernel_rows)(const DW_FN(call) *c, size_t oh_begin, size_t oh_end, const DW_T *x, const DW_T *w,
                                   DW_T *out, void *workspace, const size_t kh_count, const size_t kw_count,
@@ -359,6 +630,19 @@ DW_INLINE void DW_FN(kernel)(const fc_dwconv_plan *plan, size_t channels, size_t
     DW_FN(call) c;
     DW_FN(call_init)(&c, plan, ep);
     const size_t taps = kh_count * kw_count;
+    if (plan->workspace.direct) {
+        for (size_t i = 0; i < channels; i++) {
+            DW_FN(call_channel)(&c, ep, i);
+            DW_FN(kernel_direct)(&c, oh_begin, oh_end, x + (ptrdiff_t)i * x_channel_stride, weight + i * taps,
+                                 out + (ptrdiff_t)i * out_channel_stride, workspace, sh, sw);
+        }
+        return;
+    }
+    if (plan->workspace.interleaved) {
+        DW_FN(kernel_interleaved)(&c, channels, x, x_channel_stride, weight, out, out_channel_stride, ep, workspace,
+                                  kh_count, kw_count, sh, sw, dh, dw);
+        return;
+    }
     if (plan->workspace.planar) {
         DW_FN(kernel_planar)(&c, channels, x, x_channel_stride, weight, out, out_channel_stride, ep, workspace, taps,
                              sh, sw);
@@ -409,6 +693,7 @@ void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin
 #undef DW_INLINE
 #undef DW_BLOCK
 #undef DW_LOCAL_TAPS
+#undef DW_SCALAR_TAIL
 /* The including file sets these afresh for each dtype. */
 #undef DW_T
 #undef DW_SFX
@@ -422,3 +707,7 @@ void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin
 #undef DW_LOAD_MASKED
 #undef DW_EVENS
 #undef DW_ODDS
+#undef DW_FROM_PREV
+#undef DW_FROM_NEXT
+#undef DW_ZIP_LO
+#undef DW_ZIP_HI

@@ -99,7 +99,18 @@ static void dwconv_planar_tables(const fc_dwconv_plan *plan, void *workspace) {
         }
 }
 
+/* An interleaved plan's padded pixel of each input pixel. */
+static void dwconv_interleaved_positions(const fc_dwconv_plan *plan, void *workspace) {
+    const fc_conv2d_shape *s = &plan->shape;
+    const fc_dwconv_workspace_layout *l = &plan->workspace;
+    uint32_t *positions = (uint32_t *)((char *)workspace + l->positions_offset);
+    for (size_t ih = 0; ih < s->in_height; ih++)
+        for (size_t iw = 0; iw < s->in_width; iw++)
+            positions[ih * s->in_width + iw] = (uint32_t)((ih + s->pad_top) * l->padded_width + iw + s->pad_left);
+}
+
 void fc_dwconv_workspace_init(const fc_dwconv_plan *plan, void *workspace) {
     memset(workspace, 0, plan->workspace.total_bytes);
     if (plan->workspace.planar) dwconv_planar_tables(plan, workspace);
+    if (plan->workspace.interleaved) dwconv_interleaved_positions(plan, workspace);
 }

@@ -25,6 +25,30 @@
  * computed in that flat space, then copied out row by row through the epilogue; wide ones
  * row by row, epilogue in registers.
  *
+ * Two methods come before those where they apply. Small planes (at most
+ * FC_DWCONV_INTERLEAVED_MAX_PIXELS outputs and FC_DWCONV_INTERLEAVED_MAX_PADDED_PIXELS
+ * padded inputs) are interleaved: a group of one vector's worth of channels is transposed
+ * (in registers, a vector square at a time) into a zero-padded plane of pixel vectors,
+ * channel c in lane c (NCHWc, inside the kernel only), where every tap of every output is
+ * one aligned vector load times a vector of the group's weights: no masks, no lanes lost
+ * to row ends, per-channel setup paid once per group. The results are activated there
+ * (slopes are vectors of the group's) and transposed back, or transposed back first and
+ * finished per channel when a residual is added. Padded pixel (r, c) is vector
+ * r * padded_width + c, vectors FC_DWCONV_LANE_BYTES apart.
+ *
+ * Wider 3x3 planes at stride 1 or 2 with one column of left padding (MobileNet's) use
+ * the direct method: each output row straight from its three input rows, nothing staged.
+ * Per output vector, each input row is loaded once (stride 2: two vectors, split into
+ * even and odd columns by two-source permutes) and the taps are summed by kernel column,
+ *
+ *   left[c] = sum_kh w[kh][0] row_kh[c],  center[c] = ...w[kh][1]...,  right[c] = ...w[kh][2]...
+ *
+ * (stride 2: left and right over the odd columns, center over the even ones), so that
+ * out[ow] = center[ow] + left[ow - 1] + right[ow + 1] needs just two lane shifts per output
+ * vector, each taking one lane from the neighbouring vector's sums, instead of shifted
+ * (line-splitting) loads or masks per tap. Rows above or below the input read a zero row
+ * of the workspace; columns past either end load as zeros.
+ *
  * Kernels: 3x3 and 5x5 at stride 1 and 2 (dilation 1), and kxk for any other shape; the
  * specialized ones are the generic code with the sizes as compile-time constants. */
 #ifndef FASTCONV_DWCONV_DWCONV_H
@@ -45,8 +69,21 @@
 #define FC_DWCONV_FLAT_MAX_WIDTH 40
 /* Output planes of at most this many elements are computed whole (the planar method). */
 #define FC_DWCONV_PLANAR_MAX_PIXELS 1024
+/* Output planes of at most this many elements use the interleaved method. */
+#define FC_DWCONV_INTERLEAVED_MAX_PIXELS 1024
+/* Padded-plane pixels of the largest input the interleaved method takes: 64 KiB of
+ * float32 vectors, about L1 (larger, stride-2 inputs go faster directly). */
+#define FC_DWCONV_INTERLEAVED_MAX_PADDED_PIXELS 1024
+/* Taps of the largest kernel the interleaved method takes (its offsets and weights are
+ * local arrays). */
+#define FC_DWCONV_INTERLEAVED_MAX_TAPS 64
+/* Bytes reserved per interleaved pixel: the widest vector of any ISA and dtype. */
+#define FC_DWCONV_LANE_BYTES 64
 /* Bits per word of the planar tap masks (at least the widest vector's lanes). */
 #define FC_DWCONV_MASK_BITS 16
+/* Input planes at least this wide use the direct method, where it applies (narrower
+ * ones spend more on per-row setup than on arithmetic). */
+#define FC_DWCONV_DIRECT_MIN_IN_WIDTH 28
 
 /* What a microkernel needs besides its pointers; built once per operator call. */
 typedef struct fc_dwconv_plan fc_dwconv_plan;
@@ -56,7 +93,7 @@ typedef struct fc_dwconv_plan fc_dwconv_plan;
  * one input), the kernel_height x kernel_width taps at weight + i * taps, and writes the
  * plane out + i * out_channel_stride (rows out_width apart). ep: bias[i] and slope[i] are
  * channel i's, residual its row 0 (rows residual_row_stride apart, planes out_height rows
- * apart); NULL pointers disable each part. Planar plans (workspace.planar) take whole
+ * apart); NULL pointers disable each part. Planar and interleaved plans take whole
  * planes only: oh_begin = 0, oh_end = out_height. workspace: the plan's
  * workspace.total_bytes, FC_ALIGN-aligned, private to the calling thread, set up once with
  * fc_dwconv_workspace_init. Only the shape's plane sizes, kernel, stride, dilation and
@@ -85,6 +122,11 @@ fc_f32_dwconv_ukernel fc_f32_dwconv_select(const fc_f32_dwconv_kernels *k, const
 fc_f64_dwconv_ukernel fc_f64_dwconv_select(const fc_f64_dwconv_kernels *k, const fc_conv2d_shape *s);
 
 /* Layout of the workspace, shared by every kernel and the operator.
+ * Direct plans: a zero row of in_width + FC_DWCONV_SLACK elements.
+ * Interleaved plans: the padded plane (padded_height x padded_width pixels, zero outside
+ * the input's), the results (out_height * out_width pixels rounded up to
+ * FC_DWCONV_LANE_BYTES of them, so that whole squares transpose), then the padded pixel
+ * of each input pixel (in_height * in_width uint32_t).
  * Band plans: the staged band (sh * sw phase planes of `phase_elems`, each
  * band_rows + reach_rows + 1 rows of `pitch`), the flat results (band_rows rows of
  * `pitch`), then the row pointers (kernel_height) and tap offsets (kernel_height *
@@ -97,7 +139,9 @@ typedef struct {
     size_t pitch, band_rows, reach_rows, phase_elems;
     size_t flat_offset, pointers_offset, offsets_offset, total_bytes;
     int flat;
-    int planar, staged;
+    int planar, staged, direct;
+    int interleaved;
+    size_t padded_height, padded_width, results_offset, positions_offset;
     size_t phase_rows, mask_words, masks_offset;
 } fc_dwconv_workspace_layout;
 
@@ -134,9 +178,40 @@ static inline int fc_dwconv_planar_fits(const fc_conv2d_shape *s) {
     return 1;
 }
 
+/* Whether the direct method applies (3x3, stride 1 or 2, one column of left padding) and
+ * is the faster one for this plane. */
+static inline int fc_dwconv_direct_fits(const fc_conv2d_shape *s) {
+    return s->kernel_height == 3 && s->kernel_width == 3 && s->dilation_height == 1 && s->dilation_width == 1 &&
+           s->stride_height == s->stride_width && (s->stride_width == 1 || s->stride_width == 2) &&
+           s->pad_left == 1 && s->in_width >= FC_DWCONV_DIRECT_MIN_IN_WIDTH;
+}
+
 static inline fc_dwconv_workspace_layout fc_dwconv_workspace(const fc_conv2d_shape *s, size_t elem_size) {
     fc_dwconv_workspace_layout l = {0};
     const size_t phases = s->stride_height * s->stride_width, taps = s->kernel_height * s->kernel_width;
+    /* Every row and column a tap reads, and every input row and column. */
+    const size_t read_rows = (s->out_height - 1) * s->stride_height + (s->kernel_height - 1) * s->dilation_height + 1;
+    const size_t read_cols = (s->out_width - 1) * s->stride_width + (s->kernel_width - 1) * s->dilation_width + 1;
+    const size_t padded_height = read_rows > s->pad_top + s->in_height ? read_rows : s->pad_top + s->in_height;
+    const size_t padded_width = read_cols > s->pad_left + s->in_width ? read_cols : s->pad_left + s->in_width;
+    if (s->out_height * s->out_width <= FC_DWCONV_INTERLEAVED_MAX_PIXELS && taps <= FC_DWCONV_INTERLEAVED_MAX_TAPS &&
+        padded_height * padded_width <= FC_DWCONV_INTERLEAVED_MAX_PADDED_PIXELS) {
+        l.interleaved = 1;
+        l.padded_height = padded_height;
+        l.padded_width = padded_width;
+        l.results_offset = l.padded_height * l.padded_width * FC_DWCONV_LANE_BYTES;
+        l.positions_offset = l.results_offset + fc_dwconv_round_up(s->out_height * s->out_width, FC_DWCONV_LANE_BYTES) *
+                                                    FC_DWCONV_LANE_BYTES;
+        l.total_bytes = l.positions_offset +
+                        fc_dwconv_round_up(s->in_height * s->in_width * sizeof(uint32_t), FC_DWCONV_WS_ALIGN);
+        return l;
+    }
+    l.direct = fc_dwconv_direct_fits(s);
+    if (l.direct) {
+        /* Just the zero row read in place of rows outside the input. */
+        l.total_bytes = fc_dwconv_round_up((s->in_width + FC_DWCONV_SLACK) * elem_size, FC_DWCONV_WS_ALIGN);
+        return l;
+    }
     l.planar = fc_dwconv_planar_fits(s);
     if (l.planar) {
         /* Stride 1 with out_width == in_width: the input is its own phase plane. */

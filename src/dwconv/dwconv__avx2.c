@@ -67,6 +67,10 @@ static inline void dw_f64_store_partial(double *p, dw_f64x4 v, size_t n) {
 #define DW_LOAD_MASKED(p, bits) ((dw_f32x8)_mm256_maskload_ps((p), dw_bits_mask_i32(bits)))
 #define DW_EVENS ((dw_i32x8){0, 2, 4, 6, 8, 10, 12, 14})
 #define DW_ODDS ((dw_i32x8){1, 3, 5, 7, 9, 11, 13, 15})
+#define DW_FROM_PREV ((dw_i32x8){15, 0, 1, 2, 3, 4, 5, 6})
+#define DW_FROM_NEXT ((dw_i32x8){1, 2, 3, 4, 5, 6, 7, 8})
+#define DW_ZIP_LO ((dw_i32x8){0, 8, 1, 9, 2, 10, 3, 11})
+#define DW_ZIP_HI ((dw_i32x8){4, 12, 5, 13, 6, 14, 7, 15})
 #include "dwconv/dwconv-template.h"
 
 #define DW_T double
@@ -81,4 +85,8 @@ static inline void dw_f64_store_partial(double *p, dw_f64x4 v, size_t n) {
 #define DW_LOAD_MASKED(p, bits) ((dw_f64x4)_mm256_maskload_pd((p), dw_bits_mask_i64(bits)))
 #define DW_EVENS ((dw_i64x4){0, 2, 4, 6})
 #define DW_ODDS ((dw_i64x4){1, 3, 5, 7})
+#define DW_FROM_PREV ((dw_i64x4){7, 0, 1, 2})
+#define DW_FROM_NEXT ((dw_i64x4){1, 2, 3, 4})
+#define DW_ZIP_LO ((dw_i64x4){0, 4, 1, 5})
+#define DW_ZIP_HI ((dw_i64x4){2, 6, 3, 7})
 #include "dwconv/dwconv-template.h"

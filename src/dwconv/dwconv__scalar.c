@@ -4,6 +4,8 @@
 
 typedef float dw_f32x1 __attribute__((vector_size(sizeof(float)), may_alias));
 typedef double dw_f64x1 __attribute__((vector_size(sizeof(double)), may_alias));
+typedef int32_t dw_i32x1 __attribute__((vector_size(sizeof(int32_t))));
+typedef int64_t dw_i64x1 __attribute__((vector_size(sizeof(int64_t))));
 
 #define DW_SCALAR_HOOKS(T, V, sfx)                                                                  \
     static inline V dw_##sfx##_min(V a, V b) { return (V){a[0] < b[0] ? a[0] : b[0]}; }             \
@@ -31,6 +33,13 @@ DW_SCALAR_HOOKS(double, dw_f64x1, f64)
 #define DW_LOAD_WINDOW dw_f32_window
 #define DW_STORE_PARTIAL dw_f32_store_partial
 #define DW_LOAD_MASKED dw_f32_masked
+/* With one lane, a's lane is the even one, and the neighbour's lane is all a shift keeps. */
+#define DW_EVENS ((dw_i32x1){0})
+#define DW_ODDS ((dw_i32x1){1})
+#define DW_FROM_PREV ((dw_i32x1){1})
+#define DW_FROM_NEXT ((dw_i32x1){1})
+#define DW_ZIP_LO ((dw_i32x1){0})
+#define DW_ZIP_HI ((dw_i32x1){0})
 #include "dwconv/dwconv-template.h"
 
 #define DW_T double
@@ -43,4 +52,10 @@ DW_SCALAR_HOOKS(double, dw_f64x1, f64)
 #define DW_LOAD_WINDOW dw_f64_window
 #define DW_STORE_PARTIAL dw_f64_store_partial
 #define DW_LOAD_MASKED dw_f64_masked
+#define DW_EVENS ((dw_i64x1){0})
+#define DW_ODDS ((dw_i64x1){1})
+#define DW_FROM_PREV ((dw_i64x1){1})
+#define DW_FROM_NEXT ((dw_i64x1){1})
+#define DW_ZIP_LO ((dw_i64x1){0})
+#define DW_ZIP_HI ((dw_i64x1){0})
 #include "dwconv/dwconv-template.h"

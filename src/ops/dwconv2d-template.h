@@ -14,7 +14,7 @@ int DWCONV_FN(_dwconv2d)(const fc_conv2d_shape *s, const DWCONV_T *x, const DWCO
     plan.workspace = fc_dwconv_workspace(s, sizeof(DWCONV_T));
     const DWCONV_UKERNEL ukernel = DWCONV_FN(_dwconv_select)(DWCONV_FN(_dwconv_kernels_for)(fc_active()->isa), s);
     const int threads = fc_max_threads();
-    const dwconv2d_split d = dwconv2d_choose_split(s, plan.workspace.planar, threads);
+    const dwconv2d_split d = dwconv2d_choose_split(s, plan.workspace.planar || plan.workspace.interleaved, threads);
     const size_t multiplier = s->out_channels / s->in_channels, taps = s->kernel_height * s->kernel_width;
     const size_t in_plane = s->in_height * s->in_width, out_plane = s->out_height * s->out_width;
 

@@ -17,7 +17,7 @@ typedef struct {
     size_t channel_blocks, channels_per_block, row_blocks, rows_per_block, tasks;
 } dwconv2d_split;
 
-static dwconv2d_split dwconv2d_choose_split(const fc_conv2d_shape *s, int planar, int threads) {
+static dwconv2d_split dwconv2d_choose_split(const fc_conv2d_shape *s, int whole_planes, int threads) {
     dwconv2d_split d;
     const size_t planes = s->batch * s->out_channels, wanted = (size_t)threads * DWCONV2D_TASKS_PER_THREAD;
     d.channel_blocks = 1;
@@ -25,8 +25,8 @@ static dwconv2d_split dwconv2d_choose_split(const fc_conv2d_shape *s, int planar
     if (threads > 1) {
         const size_t per_image = (wanted + s->batch - 1) / s->batch;
         d.channel_blocks = per_image < s->out_channels ? per_image : s->out_channels;
-        /* Planar plans compute whole planes. */
-        if (!planar && planes < wanted) d.row_blocks = (wanted + planes - 1) / planes;
+        /* Planar and interleaved plans compute whole planes. */
+        if (!whole_planes && planes < wanted) d.row_blocks = (wanted + planes - 1) / planes;
     }
     d.channels_per_block = (s->out_channels + d.channel_blocks - 1) / d.channel_blocks;
     d.channel_blocks = (s->out_channels + d.channels_per_block - 1) / d.channels_per_block;
