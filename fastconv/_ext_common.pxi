@@ -4,6 +4,8 @@ cdef extern from "common.h":
     enum:
         FC_OK
         FC_ENOMEM
+    ctypedef struct fc_output_layout:
+        ptrdiff_t batch_stride, channel_stride
     ctypedef struct fc_f32_epilogue:
         const float *bias
         const float *slope
@@ -84,3 +86,11 @@ cdef inline void check_status(int status) except *:
 
 cdef inline const real *data_or_null(const real[::1] a) noexcept nogil:
     return &a[0] if a is not None else NULL
+
+
+cdef inline fc_output_layout output_layout(real[:, :, :, :] out) noexcept:
+    """Strides, in elements, of out's batch and channel axes (its planes are C-contiguous)."""
+    cdef fc_output_layout layout
+    layout.batch_stride = out.strides[0] // sizeof(real)
+    layout.channel_stride = out.strides[1] // sizeof(real)
+    return layout

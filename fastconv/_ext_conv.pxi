@@ -9,15 +9,13 @@ cdef extern from "ops/conv2d.h":
         size_t stride_height, stride_width
         size_t dilation_height, dilation_width
         size_t pad_top, pad_left
-    ctypedef struct fc_conv2d_output_layout:
-        ptrdiff_t batch_stride, channel_stride
     size_t fc_f32_conv2d_workspace_size(const fc_conv2d_shape *shape)
     size_t fc_f64_conv2d_workspace_size(const fc_conv2d_shape *shape)
     int fc_f32_conv2d(const fc_conv2d_shape *shape, const float *x, const float *weight, const float *packed,
-                      size_t packed_channels, float *out, fc_conv2d_output_layout layout,
+                      size_t packed_channels, float *out, fc_output_layout layout,
                       const fc_f32_epilogue *ep) nogil
     int fc_f64_conv2d(const fc_conv2d_shape *shape, const double *x, const double *weight, const double *packed,
-                      size_t packed_channels, double *out, fc_conv2d_output_layout layout,
+                      size_t packed_channels, double *out, fc_output_layout layout,
                       const fc_f64_epilogue *ep) nogil
     size_t fc_f32_conv2d_transposed_channels(const fc_conv2d_shape *shape)
     size_t fc_f64_conv2d_transposed_channels(const fc_conv2d_shape *shape)
@@ -25,13 +23,6 @@ cdef extern from "ops/conv2d.h":
                                        float *packed) nogil
     void fc_f64_conv2d_pack_transposed(const fc_conv2d_shape *shape, size_t channels, const double *weight,
                                        double *packed) nogil
-
-
-cdef inline fc_conv2d_output_layout output_layout(real[:, :, :, :] out) noexcept:
-    cdef fc_conv2d_output_layout layout
-    layout.batch_stride = out.strides[0] // sizeof(real)
-    layout.channel_stride = out.strides[1] // sizeof(real)
-    return layout
 
 
 cdef inline fc_f32_epilogue f32_epilogue(const float[::1] scale, const float[::1] bias, const float[::1] slope,
@@ -66,7 +57,7 @@ def conv2d(dict shape,
            const real[::1] residual,  # flattened C-contiguous array of out's shape
            double lower, double upper):
     cdef fc_conv2d_shape s = shape
-    cdef fc_conv2d_output_layout layout = output_layout(out)
+    cdef fc_output_layout layout = output_layout(out)
     cdef int status
     cdef fc_f32_epilogue ep32
     cdef fc_f64_epilogue ep64

@@ -1,10 +1,10 @@
-# dwconv2d: see src/ops/dwconv2d.h. Types of fc_conv2d_shape / layout from _ext_conv.pxi.
+# dwconv2d: see src/ops/dwconv2d.h. fc_conv2d_shape from _ext_conv.pxi.
 
 cdef extern from "ops/dwconv2d.h":
     int fc_f32_dwconv2d(const fc_conv2d_shape *shape, const float *x, const float *weight, float *out,
-                        fc_conv2d_output_layout layout, const fc_f32_epilogue *ep) nogil
+                        fc_output_layout layout, const fc_f32_epilogue *ep) nogil
     int fc_f64_dwconv2d(const fc_conv2d_shape *shape, const double *x, const double *weight, double *out,
-                        fc_conv2d_output_layout layout, const fc_f64_epilogue *ep) nogil
+                        fc_output_layout layout, const fc_f64_epilogue *ep) nogil
 
 
 def dwconv2d(dict shape,
@@ -17,9 +17,7 @@ def dwconv2d(dict shape,
              double lower, double upper):
     """Depthwise conv2d (groups == in_channels); same arguments as ``conv2d``."""
     cdef fc_conv2d_shape s = shape
-    cdef fc_conv2d_output_layout layout
-    layout.batch_stride = out.strides[0] // sizeof(real)
-    layout.channel_stride = out.strides[1] // sizeof(real)
+    cdef fc_output_layout layout = output_layout(out)
     cdef int status
     cdef fc_f32_epilogue ep32
     cdef fc_f64_epilogue ep64

@@ -10,35 +10,22 @@ cdef extern from "ops/pool2d.h":
         size_t stride_height, stride_width
         size_t dilation_height, dilation_width
         size_t pad_height, pad_width
-    ctypedef struct fc_pool2d_output_layout:
-        ptrdiff_t batch_stride, channel_stride
     int fc_f32_max_pool2d(const fc_pool2d_shape *shape, const float *x, float *out,
-                          fc_pool2d_output_layout layout, int64_t *indices) nogil
+                          fc_output_layout layout, int64_t *indices) nogil
     int fc_f64_max_pool2d(const fc_pool2d_shape *shape, const double *x, double *out,
-                          fc_pool2d_output_layout layout, int64_t *indices) nogil
+                          fc_output_layout layout, int64_t *indices) nogil
     int fc_f32_avg_pool2d(const fc_pool2d_shape *shape, const float *x, float *out,
-                          fc_pool2d_output_layout layout, int count_include_pad, int64_t divisor_override) nogil
+                          fc_output_layout layout, int count_include_pad, int64_t divisor_override) nogil
     int fc_f64_avg_pool2d(const fc_pool2d_shape *shape, const double *x, double *out,
-                          fc_pool2d_output_layout layout, int count_include_pad, int64_t divisor_override) nogil
+                          fc_output_layout layout, int count_include_pad, int64_t divisor_override) nogil
     int fc_f32_adaptive_avg_pool2d(const fc_pool2d_shape *shape, const float *x, float *out,
-                                   fc_pool2d_output_layout layout) nogil
+                                   fc_output_layout layout) nogil
     int fc_f64_adaptive_avg_pool2d(const fc_pool2d_shape *shape, const double *x, double *out,
-                                   fc_pool2d_output_layout layout) nogil
-    void fc_f32_global_max_pool2d(size_t batch, size_t channels, size_t plane_size, const float *x, float *out,
-                                  fc_pool2d_output_layout layout) nogil
-    void fc_f64_global_max_pool2d(size_t batch, size_t channels, size_t plane_size, const double *x, double *out,
-                                  fc_pool2d_output_layout layout) nogil
-    void fc_f32_global_avg_pool2d(size_t batch, size_t channels, size_t plane_size, const float *x, float *out,
-                                  fc_pool2d_output_layout layout) nogil
-    void fc_f64_global_avg_pool2d(size_t batch, size_t channels, size_t plane_size, const double *x, double *out,
-                                  fc_pool2d_output_layout layout) nogil
-
-
-cdef inline fc_pool2d_output_layout pool_layout(real[:, :, :, :] out) noexcept:
-    cdef fc_pool2d_output_layout layout
-    layout.batch_stride = out.strides[0] // sizeof(real)
-    layout.channel_stride = out.strides[1] // sizeof(real)
-    return layout
+                                   fc_output_layout layout) nogil
+    void fc_f32_global_pool2d(int average, size_t batch, size_t channels, size_t plane_size, const float *x,
+                              float *out, fc_output_layout layout) nogil
+    void fc_f64_global_pool2d(int average, size_t batch, size_t channels, size_t plane_size, const double *x,
+                              double *out, fc_output_layout layout) nogil
 
 
 def max_pool2d(dict shape,
@@ -46,7 +33,7 @@ def max_pool2d(dict shape,
                real[:, :, :, :] out,  # OUT: planes C-contiguous (checked in Python); may be a channel slice
                int64_t[:, :, :, ::1] indices):  # OUT: None, or C-contiguous in out's shape
     cdef fc_pool2d_shape s = shape
-    cdef fc_pool2d_output_layout layout = pool_layout(out)
+    cdef fc_output_layout layout = output_layout(out)
     cdef int64_t *indices_ptr = &indices[0, 0, 0, 0] if indices is not None else NULL
     cdef int status
     with nogil:
@@ -63,7 +50,7 @@ def avg_pool2d(dict shape,
                bint count_include_pad,
                int64_t divisor_override):  # 0: none
     cdef fc_pool2d_shape s = shape
-    cdef fc_pool2d_output_layout layout = pool_layout(out)
+    cdef fc_output_layout layout = output_layout(out)
     cdef int status
     with nogil:
         if real is float:
@@ -79,7 +66,7 @@ def adaptive_avg_pool2d(dict shape,
                         const real[:, :, :, ::1] x,
                         real[:, :, :, :] out):  # OUT: planes C-contiguous (checked in Python); may be a channel slice
     cdef fc_pool2d_shape s = shape
-    cdef fc_pool2d_output_layout layout = pool_layout(out)
+    cdef fc_output_layout layout = output_layout(out)
     cdef int status
     with nogil:
         if real is float:
@@ -92,17 +79,11 @@ def adaptive_avg_pool2d(dict shape,
 def global_pool2d(str kind,  # "max" or "avg"
                   const real[:, :, :, ::1] x,
                   real[:, :, :, :] out):  # OUT: (N, C, 1, 1), may be a channel slice
-    cdef fc_pool2d_output_layout layout = pool_layout(out)
+    cdef fc_output_layout layout = output_layout(out)
     cdef size_t batch = x.shape[0], channels = x.shape[1], plane_size = x.shape[2] * x.shape[3]
-    cdef bint is_max = kind == "max"
+    cdef int average = kind == "avg"
     with nogil:
         if real is float:
-            if is_max:
-                fc_f32_global_max_pool2d(batch, channels, plane_size, &x[0, 0, 0, 0], &out[0, 0, 0, 0], layout)
-            else:
-                fc_f32_global_avg_pool2d(batch, channels, plane_size, &x[0, 0, 0, 0], &out[0, 0, 0, 0], layout)
+            fc_f32_global_pool2d(average, batch, channels, plane_size, &x[0, 0, 0, 0], &out[0, 0, 0, 0], layout)
         else:
-            if is_max:
-                fc_f64_global_max_pool2d(batch, channels, plane_size, &x[0, 0, 0, 0], &out[0, 0, 0, 0], layout)
-            else:
-                fc_f64_global_avg_pool2d(batch, channels, plane_size, &x[0, 0, 0, 0], &out[0, 0, 0, 0], layout)
+            fc_f64_global_pool2d(average, batch, channels, plane_size, &x[0, 0, 0, 0], &out[0, 0, 0, 0], layout)

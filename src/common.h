@@ -12,6 +12,13 @@
 /* Alignment of every buffer fastconv allocates: one cache line, one zmm register. */
 #define FC_ALIGN 64
 
+/* Where an operator's NCHW output goes: plane (n, c) starts at out + n * batch_stride +
+ * c * channel_stride and is C-contiguous (out_height * out_width elements), so a channel
+ * slice of a larger buffer works as well as a whole array (zero-copy concatenation). */
+typedef struct {
+    ptrdiff_t batch_stride, channel_stride;
+} fc_output_layout;
+
 /* What happens to an output tile while it is still in registers, in this order:
  *   v = acc * scale[row] + bias[row] + residual[row][col]
  *   v = v < 0 ? v * slope[row] : v          (LeakyReLU / PReLU)

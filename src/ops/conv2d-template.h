@@ -190,7 +190,7 @@ size_t CONV_FN(_conv2d_workspace_size)(const fc_conv2d_shape *s) {
 }
 
 int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *weight, const CONV_T *packed,
-                     size_t packed_channels, CONV_T *out, fc_conv2d_output_layout layout, const CONV_EPILOGUE *ep) {
+                     size_t packed_channels, CONV_T *out, fc_output_layout layout, const CONV_EPILOGUE *ep) {
     const CONV_GEMM_TRANSPOSED_CONFIG *gemmt = packed ? CONV_FN(_choose_transposed)(s) : NULL;
     if (gemmt && gemmt->nr != packed_channels) gemmt = NULL; /* packed for another ISA's tile */
     const CONV_GEMM_CONFIG *gemm = gemmt ? NULL : CONV_FN(_choose_tile)(s);

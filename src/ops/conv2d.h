@@ -18,13 +18,6 @@ typedef struct {
     size_t pad_top, pad_left;
 } fc_conv2d_shape;
 
-/* Where the output goes: plane (n, c) starts at out + n * batch_stride + c * channel_stride
- * and its rows are contiguous (out_height * out_width elements), so a channel slice of a
- * larger NCHW buffer works as well as a whole array. */
-typedef struct {
-    ptrdiff_t batch_stride, channel_stride;
-} fc_conv2d_output_layout;
-
 /* weight: contiguous (out_channels, in_channels / groups, kernel_height, kernel_width).
  * packed: NULL, or the weights packed by fc_*_conv2d_pack_transposed for packed_channels
  * (used when the active ISA's transposed tile still has that width and suits the shape).
@@ -32,9 +25,9 @@ typedef struct {
  * in the output's shape (its row stride is set here); NULL for none. Uses the active ISA.
  * Returns FC_OK or FC_ENOMEM. */
 int fc_f32_conv2d(const fc_conv2d_shape *shape, const float *x, const float *weight, const float *packed,
-                  size_t packed_channels, float *out, fc_conv2d_output_layout layout, const fc_f32_epilogue *ep);
+                  size_t packed_channels, float *out, fc_output_layout layout, const fc_f32_epilogue *ep);
 int fc_f64_conv2d(const fc_conv2d_shape *shape, const double *x, const double *weight, const double *packed,
-                  size_t packed_channels, double *out, fc_conv2d_output_layout layout, const fc_f64_epilogue *ep);
+                  size_t packed_channels, double *out, fc_output_layout layout, const fc_f64_epilogue *ep);
 
 /* Layers whose few pixels per row waste much of a pixel-wide tile run faster on transposed
  * tiles (pixels x output channels), which need the weights packed once, as plans do:

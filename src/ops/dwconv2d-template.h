@@ -8,7 +8,7 @@
 #define DWCONV_UKERNEL DWCONV_PASTE(fc_, DWCONV_SFX, _dwconv_ukernel)
 
 int DWCONV_FN(_dwconv2d)(const fc_conv2d_shape *s, const DWCONV_T *x, const DWCONV_T *weight, DWCONV_T *out,
-                         fc_conv2d_output_layout layout, const DWCONV_EPILOGUE *ep) {
+                         fc_output_layout layout, const DWCONV_EPILOGUE *ep) {
     fc_dwconv_plan plan;
     plan.shape = *s;
     plan.workspace = fc_dwconv_workspace(s, sizeof(DWCONV_T));

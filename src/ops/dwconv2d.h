@@ -13,8 +13,8 @@
  * ep: bias/slope per output channel; residual, if any, C-contiguous in the output's shape.
  * Returns FC_OK or FC_ENOMEM (workspace). */
 int fc_f32_dwconv2d(const fc_conv2d_shape *s, const float *x, const float *weight, float *out,
-                    fc_conv2d_output_layout layout, const fc_f32_epilogue *ep);
+                    fc_output_layout layout, const fc_f32_epilogue *ep);
 int fc_f64_dwconv2d(const fc_conv2d_shape *s, const double *x, const double *weight, double *out,
-                    fc_conv2d_output_layout layout, const fc_f64_epilogue *ep);
+                    fc_output_layout layout, const fc_f64_epilogue *ep);
 
 #endif

@@ -38,7 +38,7 @@ static void POOL_FN(_fill)(POOL_T *p, size_t n, POOL_T value) {
 /* The portable path of return_indices (unpooling is rare at inference): torch's loop, so
  * that ties and NaNs pick the same index as torch. */
 static void POOL_FN(_max_pool2d_indices)(const fc_pool2d_shape *s, const POOL_T *x, POOL_T *out,
-                                         fc_pool2d_output_layout layout, int64_t *indices) {
+                                         fc_output_layout layout, int64_t *indices) {
     const size_t planes = s->batch * s->channels, plane_size = s->in_height * s->in_width;
     const size_t out_plane = s->out_height * s->out_width;
 #pragma omp parallel for schedule(static) if (pool_run_parallel(planes, plane_size * sizeof(POOL_T)))
@@ -226,7 +226,7 @@ static void POOL_FN(_flat_plane)(const fc_pool2d_shape *s, const POOL_SEPARABLE 
 /* Every plane, threads splitting them; each thread owns its row buffers (and, for the
  * average, the column factors of the divisor). */
 static int POOL_FN(_separable_pool)(const fc_pool2d_shape *s, const POOL_SEPARABLE *op, const POOL_T *x,
-                                    POOL_T *out, fc_pool2d_output_layout layout) {
+                                    POOL_T *out, fc_output_layout layout) {
     const size_t planes = s->batch * s->channels, plane_size = s->in_height * s->in_width;
     const int flat = pool_flat(s, sizeof(POOL_T));
     const size_t pitch = pool_row_buffer_length(s, sizeof(POOL_T));
@@ -273,7 +273,7 @@ static int POOL_FN(_separable_pool)(const fc_pool2d_shape *s, const POOL_SEPARAB
     return status;
 }
 
-int POOL_FN(_max_pool2d)(const fc_pool2d_shape *s, const POOL_T *x, POOL_T *out, fc_pool2d_output_layout layout,
+int POOL_FN(_max_pool2d)(const fc_pool2d_shape *s, const POOL_T *x, POOL_T *out, fc_output_layout layout,
                          int64_t *indices) {
     if (indices) {
         POOL_FN(_max_pool2d_indices)(s, x, out, layout, indices);
@@ -287,7 +287,7 @@ int POOL_FN(_max_pool2d)(const fc_pool2d_shape *s, const POOL_T *x, POOL_T *out,
     return POOL_FN(_separable_pool)(s, &op, x, out, layout);
 }
 
-int POOL_FN(_avg_pool2d)(const fc_pool2d_shape *s, const POOL_T *x, POOL_T *out, fc_pool2d_output_layout layout,
+int POOL_FN(_avg_pool2d)(const fc_pool2d_shape *s, const POOL_T *x, POOL_T *out, fc_output_layout layout,
                          int count_include_pad, int64_t divisor_override) {
     const POOL_UKERNELS *uk = POOL_UKERNELS_FOR(fc_active()->isa);
     const POOL_SEPARABLE op = {.is_max = 0,
@@ -300,7 +300,7 @@ int POOL_FN(_avg_pool2d)(const fc_pool2d_shape *s, const POOL_T *x, POOL_T *out,
 }
 
 int POOL_FN(_adaptive_avg_pool2d)(const fc_pool2d_shape *s, const POOL_T *x, POOL_T *out,
-                                  fc_pool2d_output_layout layout) {
+                                  fc_output_layout layout) {
     const POOL_UKERNELS *uk = POOL_UKERNELS_FOR(fc_active()->isa);
     const size_t planes = s->batch * s->channels, plane_size = s->in_height * s->in_width;
     const size_t h = s->in_height, w = s->in_width, oh_count = s->out_height, ow_count = s->out_width;
@@ -334,24 +334,15 @@ int POOL_FN(_adaptive_avg_pool2d)(const fc_pool2d_shape *s, const POOL_T *x, POO
     return status;
 }
 
-void POOL_FN(_global_max_pool2d)(size_t batch, size_t channels, size_t plane_size, const POOL_T *x, POOL_T *out,
-                                 fc_pool2d_output_layout layout) {
+void POOL_FN(_global_pool2d)(int average, size_t batch, size_t channels, size_t plane_size, const POOL_T *x,
+                             POOL_T *out, fc_output_layout layout) {
     const POOL_UKERNELS *uk = POOL_UKERNELS_FOR(fc_active()->isa);
     const size_t planes = batch * channels;
 #pragma omp parallel for schedule(static) if (pool_run_parallel(planes, plane_size * sizeof(POOL_T)))
     for (size_t p = 0; p < planes; p++)
         out[(ptrdiff_t)(p / channels) * layout.batch_stride + (ptrdiff_t)(p % channels) * layout.channel_stride] =
-            uk->max_reduce(plane_size, x + p * plane_size);
-}
-
-void POOL_FN(_global_avg_pool2d)(size_t batch, size_t channels, size_t plane_size, const POOL_T *x, POOL_T *out,
-                                 fc_pool2d_output_layout layout) {
-    const POOL_UKERNELS *uk = POOL_UKERNELS_FOR(fc_active()->isa);
-    const size_t planes = batch * channels;
-#pragma omp parallel for schedule(static) if (pool_run_parallel(planes, plane_size * sizeof(POOL_T)))
-    for (size_t p = 0; p < planes; p++)
-        out[(ptrdiff_t)(p / channels) * layout.batch_stride + (ptrdiff_t)(p % channels) * layout.channel_stride] =
-            uk->sum_reduce(plane_size, x + p * plane_size) / (POOL_T)plane_size;
+            average ? uk->sum_reduce(plane_size, x + p * plane_size) / (POOL_T)plane_size
+                    : uk->max_reduce(plane_size, x + p * plane_size);
 }
 
 #undef POOL_PASTE_
