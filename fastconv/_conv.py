@@ -88,7 +88,7 @@ def conv_geometry(x_shape, weight_shape, stride, padding, dilation, groups):
     oh = output_size(h, top, bottom, extent[0], sh, "padding/kernel height")
     ow = output_size(w, left, right, extent[1], sw, "padding/kernel width")
     check_product((n, cout, oh, ow), "the output")
-    check_product((cout, cin_g + 1, kh, kw, 2), "the packed weights")
+    check_product((cout, cin_g, kh, kw), "the weights")
     return ConvGeometry(n, groups, cin, h, w, cout, oh, ow, kh, kw, sh, sw, dh, dw,
                         top, bottom, left, right)
 
@@ -196,7 +196,7 @@ def run_conv2d(geometry, x, weight, bias, slope, lower, upper, residual, out, pa
     """Checks residual and out against the geometry and runs the kernel; every other
     argument is already validated and cast to x's dtype. ``packed``: weights a plan packed
     for transposed tiles of ``packed_channels`` channels (see Conv2d). ``scale``: per output
-    channel, multiplies the convolution before the bias (not for depthwise layers)."""
+    channel, multiplies the convolution before the bias."""
     dtype = x.dtype
     if residual is not None:
         residual = as_input(residual, "residual", ndim=4, dtype=dtype)
@@ -208,7 +208,9 @@ def run_conv2d(geometry, x, weight, bias, slope, lower, upper, residual, out, pa
         check_out(out, geometry.out_shape, dtype, {"x": x, "weight": weight, "bias": bias, "residual": residual})
     if out.size:
         residual_flat = None if residual is None else residual.reshape(-1)
-        if geometry.is_depthwise:
+        if geometry.is_depthwise:  # those kernels take no scale; their weights are small to fold
+            if scale is not None:
+                weight = weight * scale[:, None, None, None]
             _ext.dwconv2d(geometry.c_shape(), x, weight, out, bias, slope, residual_flat, lower, upper)
         else:
             _ext.conv2d(geometry.c_shape(), x, weight, packed, packed_channels, out, scale, bias, slope,

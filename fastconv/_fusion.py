@@ -4,7 +4,7 @@ import numpy as np
 
 from . import _ext
 from ._conv import check_bias, conv_geometry, parse_activation, run_conv2d
-from ._validation import as_input
+from ._validation import as_input, int_pair, padding_amounts
 
 _BN_FIELDS = ("gamma", "beta", "running_mean", "running_var")
 
@@ -78,8 +78,6 @@ def conv_bn_act(x, weight, gamma, beta, running_mean, running_var, bias=None, ep
     scale, shift = _batchnorm_affine(geometry.out_channels, bias, gamma, beta, running_mean, running_var, eps)
     scale, shift = scale.astype(x.dtype), shift.astype(x.dtype)
     slope, lower, upper = parse_activation(activation, geometry.out_channels, x.dtype)
-    if geometry.is_depthwise:  # those kernels take no scale; their weights are tiny to fold
-        return run_conv2d(geometry, x, weight * scale[:, None, None, None], shift, slope, lower, upper, residual, out)
     return run_conv2d(geometry, x, weight, shift, slope, lower, upper, residual, out, scale=scale)
 
 
@@ -106,15 +104,17 @@ class Conv2d:
         weight = as_input(weight, "weight", ndim=4)
         if bn is not None:
             weight, bias = fold_batchnorm(weight, bias, **_bn_arguments(bn))
-        self.weight = weight
-        self.bias = check_bias(bias, weight.shape[0], weight.dtype)
+        # Own copies: the caller may refill its arrays (a checkpoint load), which must not
+        # change some calls of the plan (those on packed weights) and not others.
+        self.weight = np.array(weight, copy=True)
+        bias = check_bias(bias, weight.shape[0], weight.dtype)
+        self.bias = None if bias is None else np.array(bias, copy=True)
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         self.activation = activation
         self._epilogue = parse_activation(activation, weight.shape[0], weight.dtype)
-        # Validates the hyper-parameters now, against the smallest input they accept.
         self._geometries = {}
         self._packed = {}  # (isa, channels) -> weights packed for transposed tiles
-        self.geometry(self._smallest_input_shape())
+        self._validate_hyperparameters()
 
     @property
     def dtype(self):
@@ -139,7 +139,8 @@ class Conv2d:
         return self.geometry(input_shape).flops
 
     def workspace_bytes(self, input_shape):
-        """Bytes of temporary memory one call allocates (current ISA and thread count)."""
+        """Bytes of temporary memory one call allocates (current ISA and thread count); for
+        depthwise layers, whose kernels need far less, the dense path's figure as an upper bound."""
         return _ext.conv2d_workspace_size(self.geometry(input_shape).c_shape(), self.dtype.name)
 
     def __call__(self, x, residual=None, out=None):
@@ -165,10 +166,17 @@ class Conv2d:
             self._packed[key] = packed
         return packed, channels
 
-    def _smallest_input_shape(self):
+    def _validate_hyperparameters(self):
+        """Raises now for arguments no input could make valid; the rest is checked per input size."""
         cout, cin_g, kh, kw = self.weight.shape
-        groups = self.groups if isinstance(self.groups, (int, np.integer)) and self.groups > 0 else 1
-        return (1, cin_g * groups, 64 * kh, 64 * kw)
+        groups = self.groups
+        if isinstance(groups, (bool, np.bool_)) or not isinstance(groups, (int, np.integer)):
+            raise TypeError(f"groups must be an int, got {groups!r}")
+        if groups < 1 or cout % groups:
+            raise ValueError(f"groups={groups} must be >= 1 and divide weight's output channels ({cout})")
+        stride = int_pair(self.stride, "stride", 1)
+        dh, dw = int_pair(self.dilation, "dilation", 1)
+        padding_amounts(self.padding, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), stride)
 
     def __getstate__(self):
         state = dict(self.__dict__)

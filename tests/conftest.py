@@ -46,3 +46,28 @@ def input_layouts(base):
 
 
 LAYOUTS = ["transposed", "strided", "big-endian", "fortran"]
+
+
+_guard_pages = []  # keeps the mappings alive for the session
+
+
+def at_page_end(array):
+    """A copy of ``array`` whose last byte is the last one before an unreadable page, so a
+    kernel that reads past its end crashes the test instead of reading stray memory."""
+    import ctypes
+    import mmap
+
+    array = np.ascontiguousarray(array)
+    page = mmap.PAGESIZE
+    pages = (array.nbytes + page - 1) // page + 1
+    mapping = mmap.mmap(-1, pages * page)
+    view = (ctypes.c_char * (pages * page)).from_buffer(mapping)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    if libc.mprotect(ctypes.addressof(view) + (pages - 1) * page, page, 0) != 0:  # PROT_NONE
+        pytest.skip("mprotect is not available")
+    _guard_pages.append((mapping, view))
+    guarded = np.frombuffer(mapping, dtype=array.dtype, count=array.size,
+                            offset=(pages - 1) * page - array.nbytes).reshape(array.shape)
+    guarded[...] = array
+    return guarded

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 import fastconv
 from fastconv import reference
-from conftest import LAYOUTS, assert_close, input_layouts, nan_filled
+from conftest import LAYOUTS, assert_close, at_page_end, input_layouts, nan_filled
 
 DTYPES = [np.float32, np.float64]
 
@@ -229,3 +229,14 @@ def test_concurrent_calls_from_python_threads():
         results = list(pool.map(lambda _: fastconv.conv2d(x, w, padding=1), range(8)))
     for r in results:
         np.testing.assert_array_equal(r, expected)
+
+
+@pytest.mark.parametrize("groups,cout_per_group", [(32, 1), (32, 2), (4, 2), (8, 3), (5, 5)])
+def test_grouped_weights_read_within_bounds(isa, groups, cout_per_group):
+    """Partial weight panels of the trailing groups must not read past the weights (they sit
+    right before an unreadable page here)."""
+    x = make((1, 2 * groups, 9, 9))
+    w = at_page_end(make((groups * cout_per_group, 2, 3, 3), seed=1))
+    b = at_page_end(make(groups * cout_per_group, seed=2))
+    assert_close(fastconv.conv2d(x, w, b, padding=1, groups=groups), reference.conv2d(x, w, b, padding=1,
+                                                                                       groups=groups), np.float32)

@@ -220,3 +220,25 @@ def test_random_configs(isa, data):
              dilation=(dh, dw), bias=data.draw(st.booleans(), "bias"),
              activation=data.draw(st.sampled_from([None, "relu6", ("leaky_relu", 0.2)]), "act"),
              residual=data.draw(st.booleans(), "residual"), seed=data.draw(st.integers(0, 100), "seed"))
+
+
+@pytest.mark.parametrize("size", [5, 16, 40, 100], ids=lambda s: f"{s}x{s}")
+@pytest.mark.parametrize("activation", [None, "relu", ("leaky_relu", 0.1)], ids=str)
+def test_nan_and_inf_propagate(isa, size, activation):
+    """As in dense conv and torch: a NaN, or +inf and -inf in one window, gives NaN, whatever
+    the activation (every method: planar, interleaved, direct, band)."""
+    x = np.ones((1, 16, size, size), np.float32)
+    x[0, 0, 2, 2] = np.nan
+    x[0, 1, 1, 1], x[0, 1, 1, 2] = np.inf, -np.inf
+    w = np.ones((16, 1, 3, 3), np.float32)
+    result = fastconv.conv2d(x, w, padding=1, groups=16, activation=activation)
+    with np.errstate(invalid="ignore"):  # inf - inf is NaN, on purpose
+        expected = reference.conv2d(x, w, padding=1, groups=16, activation=activation)
+    np.testing.assert_array_equal(np.isnan(result), np.isnan(expected))
+    np.testing.assert_array_equal(result[~np.isnan(result)], expected[~np.isnan(expected)])
+
+
+def test_denormals_flushed_like_the_dense_path():
+    x = np.full((1, 4, 8, 8), 1e-40, np.float32)
+    w = np.ones((4, 1, 3, 3), np.float32)
+    assert np.all(fastconv.conv2d(x, w, padding=1, groups=4) == 0)

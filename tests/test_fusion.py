@@ -184,3 +184,23 @@ def test_conv_bn_act_grouped(isa, groups, cout):
     expected = reference.conv_bn_act(x, w, *params, stride=(2, 1), padding=1, groups=groups, activation="relu6")
     result = fastconv.conv_bn_act(x, w, *params, stride=(2, 1), padding=1, groups=groups, activation="relu6")
     assert_close(result, expected, np.float32)
+
+
+def test_plan_owns_its_weights():
+    """Refilling the caller's arrays after building a plan changes none of its results."""
+    w, b = make((64, 64, 3, 3), seed=1), make(64, seed=2)
+    plan = fastconv.Conv2d(w, b, padding=1)
+    small, large = make((1, 64, 7, 7)), make((1, 64, 20, 20), seed=3)
+    before = plan(small), plan(large)
+    w *= 2
+    b *= 2
+    after = plan(small), plan(large)
+    for old, new in zip(before, after):
+        np.testing.assert_array_equal(old, new)
+
+
+def test_plan_accepts_any_valid_dilation():
+    w = make((8, 8, 1, 2))
+    plan = fastconv.Conv2d(w, dilation=(1, 512))
+    x = make((1, 8, 1, 1000), seed=1)
+    assert_close(plan(x), reference.conv2d(x, w, dilation=(1, 512)), np.float32)

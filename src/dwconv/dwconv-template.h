@@ -5,7 +5,8 @@
  *   DW_T, DW_SFX (f32/f64), DW_ISA (scalar/avx2/avx512f), DW_EPILOGUE (epilogue struct),
  *   DW_VL (elements per vector; 1 for scalar), DW_VEC (a GCC vector type of DW_VL DW_T,
  *   unaligned and may_alias), and the ISA hooks
- *     DW_VMIN(a, b), DW_VMAX(a, b)        lane-wise min / max
+ *     DW_VMIN(a, b), DW_VMAX(a, b)        lane-wise min / max, b when either is NaN (as x86's
+ *                                         min/max: callers pass the value second so NaN survives)
  *     DW_LOAD_WINDOW(row, start, n)        lanes row[start + i] where 0 <= start + i < n,
  *                                          zero elsewhere; lanes outside are never read
  *     DW_STORE_PARTIAL(p, v, n)            the first n (< DW_VL) lanes of v
@@ -87,8 +88,8 @@ typedef struct {
 DW_INLINE DW_VEC DW_FN(activate)(DW_VEC v, const DW_FN(finish_params) *f) {
     const DW_VEC zero = {0};
     /* v < 0 ? v * slope : v, exactly: one of the two terms is zero. */
-    if (f->has_slope) v = DW_VMAX(v, zero) + f->slope * DW_VMIN(v, zero);
-    return DW_VMIN(DW_VMAX(v, f->lo), f->hi);
+    if (f->has_slope) v = DW_VMAX(zero, v) + f->slope * DW_VMIN(zero, v);
+    return DW_VMIN(f->hi, DW_VMAX(f->lo, v));
 }
 
 /* Stores the first n <= DW_VL lanes of v. */

@@ -184,9 +184,9 @@ size_t CONV_FN(_conv2d_workspace_size)(const fc_conv2d_shape *s) {
     if (conv_layout_init(&l, s, gemm->mr, gemm->nr, 0, sizeof(CONV_T), threads) != FC_OK) return 0;
     const size_t k_size = s->in_channels / s->groups * s->kernel_height * s->kernel_width;
     const size_t staged = l.staged ? s->in_channels * l.slots_h * l.slots_w * l.plane_size : 0;
-    const size_t last_panel = s->out_channels / s->groups % gemm->mr ? gemm->mr * k_size : 0;
+    const size_t last_panels = s->out_channels / s->groups % gemm->mr ? s->groups * gemm->mr * k_size : 0;
     conv_layout_free(&l);
-    return (staged + last_panel + (size_t)threads * k_size * gemm->nr) * sizeof(CONV_T) + 2 * k_size * sizeof(ptrdiff_t);
+    return (staged + last_panels + (size_t)threads * k_size * gemm->nr) * sizeof(CONV_T) + 2 * k_size * sizeof(ptrdiff_t);
 }
 
 int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *weight, const CONV_T *packed,
@@ -204,21 +204,29 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
     if (conv_layout_init(&l, s, panel_rows, tile_width, gemmt != NULL, sizeof(CONV_T), fc_max_threads()) != FC_OK)
         return FC_ENOMEM;
     const size_t planes = cin_g * l.slots_h * l.slots_w;
-    /* The last group's last regular panel reads MR rows: past the end of the weights if partial. */
+    /* A group's partial last panel reads MR rows: past the end of the weights for the
+     * trailing groups whose panels reach beyond out_channels, so those panels are copied,
+     * zero-padded. Groups [first_copied_group, groups) get one each. */
     const size_t last_rows = gemm ? cout_g % panel_rows : 0;
+    size_t first_copied_group = groups;
+    while (last_rows && first_copied_group > 0 &&
+           (first_copied_group - 1) * cout_g + panels * panel_rows > s->out_channels)
+        first_copied_group--;
+    const size_t copied_groups = groups - first_copied_group;
     ptrdiff_t *offsets = malloc(2 * k_size * sizeof(ptrdiff_t));
     CONV_T *staged = l.staged ? fc_alloc(groups * planes * l.plane_size * sizeof(CONV_T)) : NULL;
-    CONV_T *last_panel = last_rows ? fc_alloc(panel_rows * k_size * sizeof(CONV_T)) : NULL;
-    if (!offsets || (l.staged && !staged) || (last_rows && !last_panel)) {
+    CONV_T *last_panels = copied_groups ? fc_alloc(copied_groups * panel_rows * k_size * sizeof(CONV_T)) : NULL;
+    if (!offsets || (l.staged && !staged) || (copied_groups && !last_panels)) {
         free(offsets);
         free(staged);
-        free(last_panel);
+        free(last_panels);
         conv_layout_free(&l);
         return FC_ENOMEM;
     }
-    if (last_rows) {
-        memcpy(last_panel, weight + (s->out_channels - last_rows) * k_size, last_rows * k_size * sizeof(CONV_T));
-        memset(last_panel + last_rows * k_size, 0, (panel_rows - last_rows) * k_size * sizeof(CONV_T));
+    for (size_t g = first_copied_group; g < groups; g++) {
+        CONV_T *panel = last_panels + (g - first_copied_group) * panel_rows * k_size;
+        memcpy(panel, weight + ((g + 1) * cout_g - last_rows) * k_size, last_rows * k_size * sizeof(CONV_T));
+        memset(panel + last_rows * k_size, 0, (panel_rows - last_rows) * k_size * sizeof(CONV_T));
     }
     ptrdiff_t *tile_offsets = offsets + k_size, max_offset = 0;
     conv_tap_offsets(s, &l, offsets);
@@ -269,7 +277,8 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
                 group_ep.slope = ep->slope ? ep->slope + g * cout_g : NULL;
                 group_ep.residual = ep->residual ? ep->residual + (n * s->out_channels + g * cout_g) * pixels : NULL;
                 const CONV_FN(_band) band = {
-                    s, &l, gemm, gemmt, weight + g * cout_g * k_size, g == groups - 1 ? last_panel : NULL,
+                    s, &l, gemm, gemmt, weight + g * cout_g * k_size,
+                    g >= first_copied_group ? last_panels + (g - first_copied_group) * panel_rows * k_size : NULL,
                     gemmt ? packed + g * panels * panel_rows * k_size : NULL,
                     l.staged ? staged_group : x_group,
                     l.staged ? (groups - g) * planes * l.plane_size : x_length - (size_t)(x_group - x),
@@ -288,7 +297,7 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
     }
     free(offsets);
     free(staged);
-    free(last_panel);
+    free(last_panels);
     conv_layout_free(&l);
     return status;
 }

@@ -1,4 +1,5 @@
-/* Dense and grouped 2-D convolution, NCHW, as im2col-packed blocks times packed weights. */
+/* Dense and grouped 2-D convolution, NCHW: a GEMM over a staged (padded, stride-phase) copy of
+ * the input, read at per-tap offsets; see conv2d.c. */
 #ifndef FASTCONV_OPS_CONV2D_H
 #define FASTCONV_OPS_CONV2D_H
 

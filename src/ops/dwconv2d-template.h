@@ -21,6 +21,7 @@ int DWCONV_FN(_dwconv2d)(const fc_conv2d_shape *s, const DWCONV_T *x, const DWCO
     int status = FC_OK;
 #pragma omp parallel if (threads > 1 && d.tasks > 1)
     {
+        const unsigned fp_state = fc_denormals_flush();
         void *workspace = fc_alloc(plan.workspace.total_bytes);
         if (workspace) {
             fc_dwconv_workspace_init(&plan, workspace);
@@ -63,6 +64,7 @@ int DWCONV_FN(_dwconv2d)(const fc_conv2d_shape *s, const DWCONV_T *x, const DWCO
             }
         }
         free(workspace);
+        fc_denormals_restore(fp_state);
     }
     return status;
 }
