@@ -48,12 +48,18 @@ def set_isa(name):
 
 
 def get_num_threads():
-    """Threads a fastconv call may use (OpenMP's limit for the calling thread)."""
+    """Threads a fastconv call from this thread may use (OpenMP's limit for the calling thread)."""
     return _ext.max_threads()
 
 
 def set_num_threads(n):
-    """Limit fastconv (and any other OpenMP code of the process's libgomp) to ``n`` threads."""
+    """Limit fastconv calls made from this thread (and other OpenMP code of the process's
+    libgomp run from it) to ``n`` threads.
+
+    As OpenMP's ``omp_set_num_threads``, the limit belongs to the calling thread: calls from
+    other Python threads keep the process default, which ``OMP_NUM_THREADS`` sets for all.
+    ``FASTCONV_NUM_THREADS`` is applied at import, in the importing thread.
+    """
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"n must be an int, got {type(n).__name__}")
     if n < 1:
