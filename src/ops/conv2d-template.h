@@ -287,8 +287,7 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
                     layout.channel_stride, &group_ep, oh0, rows * l.row_width};
                 const size_t t0 = block * l.tiles_per_block;
                 const size_t t1 = t0 + l.tiles_per_block < tiles ? t0 + l.tiles_per_block : tiles;
-                const size_t p0 = chunk * l.panels_per_chunk;
-                const size_t p1 = p0 + l.panels_per_chunk < panels ? p0 + l.panels_per_chunk : panels;
+                const size_t p0 = chunk * panels / l.panel_chunks, p1 = (chunk + 1) * panels / l.panel_chunks;
                 CONV_FN(_run_tiles)(&band, p0, p1, t0, t1, scratch);
             }
         }

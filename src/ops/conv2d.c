@@ -35,7 +35,7 @@
 /* Staged planes per scheduling step: small enough that an idle thread can take over. */
 #define CONV_STAGE_PLANES_PER_TASK 4
 /* Tasks per thread to aim for, so that dynamic scheduling evens out ragged ones. */
-#define CONV_TASKS_PER_THREAD 4
+#define CONV_TASKS_PER_THREAD 2
 
 typedef struct {
     int staged;            /* copy the input into padded phase planes (else read x) */
@@ -49,7 +49,7 @@ typedef struct {
     size_t tile_width;     /* wide pixels a tile spans: NR, or MR for transposed tiles */
     size_t segments;       /* transposed tiles per output row (0: regular tiles over the wide band) */
     size_t tiles_per_block;
-    size_t panel_chunks, panels_per_chunk;
+    size_t panel_chunks;   /* weight panels are split evenly (sizes differ by at most one) into this many tasks */
     size_t *tap_slot_h, *tap_row; /* per kh: phase slot and staged row offset */
     size_t *tap_slot_w, *tap_col; /* per kw */
     size_t *slot_phase_h, *slot_phase_w;
@@ -162,8 +162,6 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
     const size_t wanted = (size_t)threads * CONV_TASKS_PER_THREAD;
     l->panel_chunks = threads > 1 && blocks < wanted ? (wanted + blocks - 1) / blocks : 1;
     if (l->panel_chunks > panels) l->panel_chunks = panels;
-    l->panels_per_chunk = (panels + l->panel_chunks - 1) / l->panel_chunks;
-    l->panel_chunks = (panels + l->panels_per_chunk - 1) / l->panels_per_chunk;
     return FC_OK;
 }
 
