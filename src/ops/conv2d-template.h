@@ -75,7 +75,7 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
     const fc_conv2d_shape *s = band->s;
     const conv_layout *l = band->l;
     const size_t rows_per_panel = l->panel_rows, cout_g = s->out_channels / s->groups;
-    const size_t k_size = s->in_channels / s->groups * s->kernel_height * s->kernel_width;
+    const size_t k_size = conv_k_size(s);
     const size_t pixels = s->out_height * s->out_width, panel_count = (cout_g + rows_per_panel - 1) / rows_per_panel;
     const ptrdiff_t *offsets = copy ? band->tile_offsets : band->offsets;
     const size_t ocs = (size_t)band->out_channel_stride;
@@ -118,7 +118,7 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
 static void CONV_FN(_run_tiles)(const CONV_FN(_band) *band, size_t panel0, size_t panel1, size_t t0, size_t t1,
                                 CONV_T *scratch) {
     const size_t width = band->l->tile_width;
-    const size_t k_size = band->s->in_channels / band->s->groups * band->s->kernel_height * band->s->kernel_width;
+    const size_t k_size = conv_k_size(band->s);
     size_t safe_end = t1;
     while (safe_end > t0 && CONV_FN(_tile_start)(band, safe_end - 1) + width + (size_t)band->max_offset > band->b_length)
         safe_end--;
@@ -166,7 +166,7 @@ size_t CONV_FN(_conv2d_transposed_channels)(const fc_conv2d_shape *s) {
 
 void CONV_FN(_conv2d_pack_transposed)(const fc_conv2d_shape *s, size_t nr, const CONV_T *weight, CONV_T *packed) {
     const size_t cout_g = s->out_channels / s->groups;
-    const size_t k_size = s->in_channels / s->groups * s->kernel_height * s->kernel_width;
+    const size_t k_size = conv_k_size(s);
     const size_t panels = (cout_g + nr - 1) / nr;
     for (size_t g = 0; g < s->groups; g++)
         for (size_t i = 0; i < panels; i++)
@@ -182,7 +182,7 @@ size_t CONV_FN(_conv2d_workspace_size)(const fc_conv2d_shape *s) {
     const int threads = fc_max_threads();
     conv_layout l;
     if (conv_layout_init(&l, s, gemm->mr, gemm->nr, 0, sizeof(CONV_T), threads) != FC_OK) return 0;
-    const size_t k_size = s->in_channels / s->groups * s->kernel_height * s->kernel_width;
+    const size_t k_size = conv_k_size(s);
     const size_t staged = l.staged ? s->in_channels * l.slots_h * l.slots_w * l.plane_size : 0;
     const size_t last_panels = s->out_channels / s->groups % gemm->mr ? s->groups * gemm->mr * k_size : 0;
     conv_layout_free(&l);

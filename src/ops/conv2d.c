@@ -55,6 +55,11 @@ typedef struct {
     size_t *slot_phase_h, *slot_phase_w;
 } conv_layout;
 
+/* The GEMM's reduction length: taps of one group's input channels. */
+static size_t conv_k_size(const fc_conv2d_shape *s) {
+    return s->in_channels / s->groups * s->kernel_height * s->kernel_width;
+}
+
 /* x can serve as the staged input only with stride 1 and no padding. */
 static int conv_needs_staging(const fc_conv2d_shape *s) {
     return s->pad_top || s->pad_left || s->stride_height > 1 || s->stride_width > 1 ||
@@ -81,7 +86,7 @@ static size_t conv_staged_row_width(const fc_conv2d_shape *s) {
  * pixels, with a dearer transposed store. */
 static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, int transposed) {
     const size_t cout_g = s->out_channels / s->groups;
-    const double k_size = (double)(s->in_channels / s->groups * s->kernel_height * s->kernel_width);
+    const double k_size = (double)conv_k_size(s);
     if (transposed) {
         const double pixels = (double)(s->out_height * ((s->out_width + mr - 1) / mr * mr));
         return pixels * (double)((cout_g + nr - 1) / nr * nr) * (k_size + CONV_TRANSPOSED_STORE_COST) / k_size;
