@@ -62,6 +62,7 @@ def extensions():
         depends=[p.as_posix() for p in (ROOT / "src").rglob("*.h")],
         extra_compile_args=BASE_FLAGS,
         extra_link_args=["-fopenmp"],
+        libraries=["m"],
         define_macros=[("FC_BUILD_INFO", '"' + build_info.replace('"', '\\"') + '"')],
     )
     return cythonize([ext], compiler_directives={"language_level": 3}, quiet=True)

@@ -11,7 +11,7 @@ def _activate(x, slope, lower, upper, out):
     """y = clamp(x < 0 ? x * slope : x, lower, upper); slope None, a scalar, or per channel (axis 1)."""
     x = as_input(x, "x")
     if out is None:
-        out = np.empty_like(x)
+        out = target = np.empty_like(x)
     else:
         if not isinstance(out, np.ndarray):
             raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
@@ -21,15 +21,15 @@ def _activate(x, slope, lower, upper, out):
             raise ValueError(f"out must have shape {x.shape}, got {out.shape}")
         if not out.flags.writeable:
             raise ValueError("out is read-only")
+        # In place or into a contiguous out directly; anything else through a temporary.
+        same_memory = out.ctypes.data == x.ctypes.data and out.strides == x.strides
+        direct = out.flags.c_contiguous and out.dtype.isnative and (same_memory or not np.may_share_memory(out, x))
+        target = out if direct else np.empty_like(x)
     if x.size == 0:
         return out
     # Per-channel slopes make each (n, c) plane a unit; otherwise the whole array is one.
     channels = x.shape[1] if slope is not None and slope.size > 1 else 1
     planes = x.shape[0] * channels if channels > 1 else 1
-    # In place or into a contiguous out directly; anything else through a temporary.
-    same_memory = out.ctypes.data == x.ctypes.data and out.strides == x.strides
-    direct = out.flags.c_contiguous and out.dtype.isnative and (same_memory or not np.may_share_memory(out, x))
-    target = out if direct else np.empty_like(x)
     _ext.activation(x.reshape(-1), target.reshape(-1), planes, channels, slope, lower, upper)
     if target is not out:
         out[...] = target

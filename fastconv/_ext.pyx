@@ -10,5 +10,6 @@ from libc.stddef cimport ptrdiff_t
 include "_ext_common.pxi"
 include "_ext_conv.pxi"
 include "_ext_activation.pxi"
+include "_ext_batchnorm.pxi"
 include "_ext_dwconv.pxi"
 include "_ext_pool.pxi"

@@ -29,40 +29,44 @@ def fold_batchnorm(weight, bias, gamma, beta, running_mean, running_var, eps=1e-
     (weight', bias') : ndarrays of the weight's dtype
     """
     weight = as_input(weight, "weight", ndim=4)
-    scale, shift = _batchnorm_affine(weight.shape[0], bias, gamma, beta, running_mean, running_var, eps)
+    scale, shift = _batchnorm_affine(weight.shape[0], np.dtype(np.float64), bias, gamma, beta, running_mean,
+                                     running_var, eps)
     return weight * scale.astype(weight.dtype)[:, None, None, None], shift.astype(weight.dtype)
 
 
-def _batchnorm_affine(channels, bias, gamma, beta, running_mean, running_var, eps):
-    """(scale, shift), float64, such that bn(y + bias) = y * scale + shift, per channel."""
-    gamma, beta, mean, var = _batchnorm_statistics(channels, gamma, beta, running_mean, running_var)
+def _batchnorm_affine(channels, dtype, bias, gamma, beta, running_mean, running_var, eps):
+    """(scale, shift) of dtype such that bn(y + bias) = y * scale + shift per channel,
+    computed in C (in double): numpy's dozen small-array calls would cost more than the
+    epilogue saves on a small layer."""
+    statistics = (gamma, beta, running_mean, running_var, bias)
+    if not all(type(a) is np.ndarray and a.dtype == dtype and a.shape == (channels,) and a.flags.c_contiguous
+               for a in statistics[:4 if bias is None else 5]):
+        statistics = tuple(_channel_vector(a, name, channels, dtype)
+                           for name, a in zip(_BN_FIELDS + ("bias",), statistics))
+    scale, shift = np.empty(channels, dtype=dtype), np.empty(channels, dtype=dtype)
+    if _ext.batchnorm_affine(*statistics, _check_eps(eps), scale, shift):
+        raise ValueError("running_var + eps must be > 0 for every channel")
+    return scale, shift
+
+
+def _channel_vector(a, argname, channels, dtype):
+    """a as a (channels,) array of dtype; None stays None."""
+    if a is None:
+        return None
+    a = as_input(a, argname, ndim=1, dtype=dtype)
+    if a.shape != (channels,):
+        raise ValueError(f"{argname} must have shape ({channels},) (one per output channel), got {a.shape}")
+    return a
+
+
+def _check_eps(eps):
+    if type(eps) is float and eps >= 0:
+        return eps
     if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, (int, float, np.floating, np.integer)):
         raise TypeError(f"eps must be a real number, got {eps!r}")
     if not eps >= 0:
         raise ValueError(f"eps must be >= 0, got {eps!r}")
-    variance = var + float(eps)
-    if not np.all(variance > 0):
-        raise ValueError("running_var + eps must be > 0 for every channel")
-    scale = gamma / np.sqrt(variance)
-    if bias is None:
-        return scale, beta - mean * scale
-    bias64 = as_input(bias, "bias", ndim=1, dtype=np.float64)
-    if bias64.shape != (channels,):
-        raise ValueError(f"bias must have shape ({channels},), got {bias64.shape}")
-    return scale, (bias64 - mean) * scale + beta
-
-
-def _batchnorm_statistics(channels, *statistics):
-    """gamma, beta, running_mean, running_var as the rows of one float64 array."""
-    if all(isinstance(a, np.ndarray) and a.shape == (channels,) and a.dtype.kind in "fiu" for a in statistics):
-        return np.array(statistics, dtype=np.float64)  # the common case, in one conversion
-    rows = []
-    for name, value in zip(_BN_FIELDS, statistics):
-        row = as_input(value, name, ndim=1, dtype=np.float64)
-        if row.shape != (channels,):
-            raise ValueError(f"{name} must have shape ({channels},) (one per output channel), got {row.shape}")
-        rows.append(row)
-    return np.array(rows)
+    return float(eps)
 
 
 def conv_bn_act(x, weight, gamma, beta, running_mean, running_var, bias=None, eps=1e-5, stride=1, padding=0,
@@ -75,8 +79,8 @@ def conv_bn_act(x, weight, gamma, beta, running_mean, running_var, bias=None, ep
     x = as_input(x, "x", ndim=4)
     weight = as_input(weight, "weight", ndim=4, dtype=x.dtype)
     geometry = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
-    scale, shift = _batchnorm_affine(geometry.out_channels, bias, gamma, beta, running_mean, running_var, eps)
-    scale, shift = scale.astype(x.dtype), shift.astype(x.dtype)
+    scale, shift = _batchnorm_affine(geometry.out_channels, x.dtype, bias, gamma, beta, running_mean, running_var,
+                                       eps)
     slope, lower, upper = parse_activation(activation, geometry.out_channels, x.dtype)
     return run_conv2d(geometry, x, weight, shift, slope, lower, upper, residual, out, scale=scale)
 
@@ -112,7 +116,7 @@ class Conv2d:
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         self.activation = activation
         self._epilogue = parse_activation(activation, weight.shape[0], weight.dtype)
-        self._geometries = {}
+        self._calls = {}  # (input shape, isa) -> _prepared()
         self._packed = {}  # (isa, channels) -> weights packed for transposed tiles
         self._validate_hyperparameters()
 
@@ -127,12 +131,18 @@ class Conv2d:
 
     def geometry(self, input_shape):
         """Every size of a call on an input of ``input_shape`` (cached)."""
-        key = tuple(input_shape)
-        geometry = self._geometries.get(key)
-        if geometry is None:
-            geometry = conv_geometry(key, self.weight.shape, self.stride, self.padding, self.dilation, self.groups)
-            self._geometries[key] = geometry
-        return geometry
+        return self._prepared(tuple(input_shape), _ext.active_isa())[0]
+
+    def _prepared(self, input_shape, isa):
+        """(geometry, packed weights or None, their channel width) for a call on this input
+        shape under this ISA, computed once."""
+        key = (input_shape, isa)
+        prepared = self._calls.get(key)
+        if prepared is None:
+            geometry = conv_geometry(input_shape, self.weight.shape, self.stride, self.padding, self.dilation,
+                                     self.groups)
+            prepared = self._calls[key] = (geometry, *self._packed_for(geometry, isa))
+        return prepared
 
     def flops(self, input_shape):
         """Floating-point operations of one call on an input of ``input_shape``."""
@@ -145,18 +155,18 @@ class Conv2d:
 
     def __call__(self, x, residual=None, out=None):
         x = as_input(x, "x", ndim=4, dtype=self.dtype)
-        geometry = self.geometry(x.shape)
-        packed, channels = self._packed_for(geometry)
+        geometry, packed, channels = self._prepared(x.shape, _ext.active_isa())
         slope, lower, upper = self._epilogue
         return run_conv2d(geometry, x, self.weight, self.bias, slope, lower, upper, residual, out, packed, channels)
 
-    def _packed_for(self, geometry):
-        """Weights packed for this geometry's transposed tiles, if it has any (else None, 0)."""
+    def _packed_for(self, geometry, isa):
+        """Weights packed for this geometry's transposed tiles under the active ISA, if it
+        has any (else None, 0)."""
         shape = geometry.c_shape()
         channels = 0 if geometry.is_depthwise else _ext.conv2d_transposed_channels(shape, self.dtype.name)
         if not channels:
             return None, 0
-        key = (_ext.active_isa(), channels)
+        key = (isa, channels)
         packed = self._packed.get(key)
         if packed is None:
             cout, cin_g, kh, kw = self.weight.shape
@@ -180,7 +190,7 @@ class Conv2d:
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state["_geometries"] = {}
+        state["_calls"] = {}
         state["_packed"] = {}
         return state
 

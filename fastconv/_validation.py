@@ -14,6 +14,8 @@ import numpy as np
 MAX_DIM = 2**31 - 1
 MAX_ELEMENTS = 2**48
 
+_NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # compute dtypes, native byte order
+
 _TooHardError = getattr(getattr(np, "exceptions", np), "TooHardError")
 
 
@@ -37,6 +39,9 @@ def compute_dtype(dtype, argname):
 def as_input(a, argname, ndim=None, dtype=None):
     """``a`` as a C-contiguous, native-byte-order array of ``dtype`` (default: its own
     compute dtype), copying only when needed."""
+    if (type(a) is np.ndarray and a.dtype in _NATIVE_FLOATS and (dtype is None or a.dtype == dtype)
+            and (ndim is None or a.ndim == ndim) and a.flags.c_contiguous):
+        return a  # the usual case, decided in a fraction of the checks below
     if a is None:
         raise TypeError(f"{argname} must be an array, got None")
     if isinstance(a, np.ndarray):
@@ -178,6 +183,23 @@ def _typed(value):
     return (kind, value)
 
 
+_SCALAR_TYPES = frozenset((int, float, bool, str, type(None)))
+
+
+def _cache_key(args):
+    """A key equal only for arguments of equal values and types. The usual arguments
+    (scalars and tuples of ints) get a cheaper key than _typed's, which costs as much as
+    a small layer's shape math."""
+    for a in args:
+        kind = type(a)
+        if kind is tuple:
+            if not all(type(v) is int for v in a):
+                return tuple(map(_typed, args))
+        elif kind not in _SCALAR_TYPES:
+            return tuple(map(_typed, args))
+    return (args, tuple(map(type, args)))
+
+
 def cached_by_arguments(function):
     """Memoizes a pure function of its (hashable) arguments, such as the shape math of a
     layer, so that a network's repeated calls skip the checks (microseconds: as long as a
@@ -187,7 +209,7 @@ def cached_by_arguments(function):
     @functools.wraps(function)
     def cached(*args):
         try:
-            key = tuple(map(_typed, args))
+            key = _cache_key(args)
             return cache[key]
         except TypeError:
             return function(*args)
