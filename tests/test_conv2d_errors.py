@@ -99,3 +99,13 @@ def test_out_overlapping_input():
     x = np.zeros((1, 2, 6, 6), np.float32)
     with pytest.raises(ValueError, match="out must not overlap x"):
         fastconv.conv2d(x, np.zeros((2, 2, 1, 1), np.float32), out=x)
+
+
+@pytest.mark.parametrize("changes", [dict(stride=True), dict(stride=1.0), dict(groups=1.0), dict(groups=True),
+                                     dict(padding=(False, 0)), dict(dilation=(1, 1.0))])
+def test_cached_shape_math_does_not_accept_equal_hashing_arguments(changes):
+    """1, 1.0 and True hash alike: a cached valid call must not let them through."""
+    call(stride=1, padding=0, dilation=1, groups=1)
+    call(stride=1, padding=0, dilation=1, groups=1)
+    with pytest.raises(TypeError):
+        call(**changes)

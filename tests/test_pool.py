@@ -425,3 +425,11 @@ def test_geometry_cache_keeps_type_checks():
     with pytest.raises(TypeError, match="ceil_mode must be a bool"):
         fastconv.max_pool2d(X, 2, ceil_mode=1)
     assert fastconv.max_pool2d(X, [2, 2], stride=[2, 2]).shape == (2, 4, 4, 4)  # unhashable: not cached
+
+
+def test_cached_shape_math_does_not_accept_equal_hashing_arguments():
+    """0 and False hash alike: a cached valid call must not let an int ceil_mode through."""
+    x = np.zeros((1, 2, 6, 6), np.float32)
+    fastconv.max_pool2d(x, 2, ceil_mode=False)
+    with pytest.raises(TypeError, match="ceil_mode must be a bool"):
+        fastconv.max_pool2d(x, 2, ceil_mode=0)
