@@ -16,5 +16,6 @@ def batchnorm_affine(const real[::1] gamma, const real[::1] beta, const real[::1
     if real is float:
         return fc_f32_batchnorm_affine(gamma.shape[0], &gamma[0], &beta[0], &mean[0], &var[0], data_or_null(bias),
                                        eps, &scale[0], &shift[0])
-    return fc_f64_batchnorm_affine(gamma.shape[0], &gamma[0], &beta[0], &mean[0], &var[0], data_or_null(bias),
-                                   eps, &scale[0], &shift[0])
+    else:
+        return fc_f64_batchnorm_affine(gamma.shape[0], &gamma[0], &beta[0], &mean[0], &var[0],
+                                       data_or_null(bias), eps, &scale[0], &shift[0])

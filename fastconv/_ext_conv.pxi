@@ -9,8 +9,8 @@ cdef extern from "ops/conv2d.h":
         size_t stride_height, stride_width
         size_t dilation_height, dilation_width
         size_t pad_top, pad_left
-    size_t fc_f32_conv2d_workspace_size(const fc_conv2d_shape *shape)
-    size_t fc_f64_conv2d_workspace_size(const fc_conv2d_shape *shape)
+    size_t fc_f32_conv2d_workspace_size(const fc_conv2d_shape *shape, int prepacked)
+    size_t fc_f64_conv2d_workspace_size(const fc_conv2d_shape *shape, int prepacked)
     int fc_f32_conv2d(const fc_conv2d_shape *shape, const float *x, const float *weight, const float *packed,
                       size_t packed_channels, float *out, fc_output_layout layout,
                       const fc_f32_epilogue *ep) nogil
@@ -73,10 +73,12 @@ def conv2d(dict shape,
     check_status(status)
 
 
-def conv2d_workspace_size(dict shape, str dtype):
+def conv2d_workspace_size(dict shape, str dtype, bint prepacked):
     """Bytes of workspace a conv2d call of this shape allocates (current ISA and threads)."""
     cdef fc_conv2d_shape s = shape
-    return fc_f32_conv2d_workspace_size(&s) if dtype == "float32" else fc_f64_conv2d_workspace_size(&s)
+    if dtype == "float32":
+        return fc_f32_conv2d_workspace_size(&s, prepacked)
+    return fc_f64_conv2d_workspace_size(&s, prepacked)
 
 
 def conv2d_transposed_channels(dict shape, str dtype):

@@ -151,7 +151,7 @@ class Conv2d:
     def workspace_bytes(self, input_shape):
         """Bytes of temporary memory one call allocates (current ISA and thread count); for
         depthwise layers, whose kernels need far less, the dense path's figure as an upper bound."""
-        return _ext.conv2d_workspace_size(self.geometry(input_shape).c_shape(), self.dtype.name)
+        return _ext.conv2d_workspace_size(self.geometry(input_shape).c_shape(), self.dtype.name, True)
 
     def __call__(self, x, residual=None, out=None):
         x = as_input(x, "x", ndim=4, dtype=self.dtype)

@@ -164,6 +164,23 @@ def test_plan_transposed_tiles(isa, case, dtype):
         assert fastconv._ext.conv2d_transposed_channels(geometry.c_shape(), "float32") > 0
 
 
+@pytest.mark.parametrize("case", TRANSPOSED_SHAPES, ids=lambda c: "x".join(map(str, c[1:5])))
+def test_functional_call_packs_for_transposed_tiles_on_batches(isa, case):
+    """Batches of small maps amortize packing the weights inside a plain conv2d call."""
+    _, cin, cout, h, w, k, padding, stride, groups = case
+    x, wt, b = make((8, cin, h, w)), make((cout, cin // groups, k, k), seed=1), make(cout, seed=2)
+    expected = reference.conv2d(x, wt, b, stride, padding, 1, groups, activation="relu")
+    geometry = fastconv.Conv2d(wt, stride=stride, padding=padding, groups=groups).geometry(x.shape)
+    buf = nan_filled((8, cout + 3, *geometry.out_shape[2:]), np.float32)
+    fastconv.conv2d(x, wt, b, stride, padding, 1, groups, activation="relu", out=buf[:, 1:cout + 1])
+    assert_close(buf[:, 1:cout + 1], expected, np.float32)
+    assert np.isnan(buf[:, :1]).all() and np.isnan(buf[:, cout + 1:]).all()
+    if isa == "avx512" and case == TRANSPOSED_SHAPES[-1]:  # the path under test is taken: it packs
+        shape = geometry.c_shape()
+        assert fastconv._ext.conv2d_workspace_size(shape, "float32", False) > \
+            fastconv._ext.conv2d_workspace_size(shape, "float32", True)
+
+
 def test_plan_packs_again_after_an_isa_change():
     x, wt = make((1, 64, 7, 7)), make((64, 64, 3, 3), seed=1)
     plan = fastconv.Conv2d(wt, padding=1)

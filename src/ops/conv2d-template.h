@@ -144,13 +144,14 @@ static const CONV_GEMM_CONFIG *CONV_FN(_choose_tile)(const fc_conv2d_shape *s) {
     return best;
 }
 
-/* The active ISA's transposed tile that beats the best regular one on this shape by most, or NULL. */
-static const CONV_GEMM_TRANSPOSED_CONFIG *CONV_FN(_choose_transposed)(const fc_conv2d_shape *s) {
+/* The active ISA's transposed tile that beats the best regular one on this shape by most, or
+ * NULL; `pack_cost` (same units as conv_tile_cost) is added to a transposed tile's cost. */
+static const CONV_GEMM_TRANSPOSED_CONFIG *CONV_FN(_choose_transposed)(const fc_conv2d_shape *s, double pack_cost) {
     const CONV_GEMM_CONFIG *regular = CONV_FN(_choose_tile)(s);
     const CONV_GEMM_TRANSPOSED_CONFIG *tiles = fc_active()->CONV_PASTE(, CONV_SFX, _gemm_transposed), *best = NULL;
     double best_cost = (1 - CONV_TILE_MARGIN) * conv_tile_cost(s, regular->mr, regular->nr, 0);
     for (size_t i = 0; i < FC_GEMM_TILES; i++) {
-        const double cost = tiles[i].ukernel ? conv_tile_cost(s, tiles[i].mr, tiles[i].nr, 1) : best_cost;
+        const double cost = tiles[i].ukernel ? conv_tile_cost(s, tiles[i].mr, tiles[i].nr, 1) + pack_cost : best_cost;
         if (cost < best_cost) {
             best = &tiles[i];
             best_cost = cost;
@@ -160,39 +161,73 @@ static const CONV_GEMM_TRANSPOSED_CONFIG *CONV_FN(_choose_transposed)(const fc_c
 }
 
 size_t CONV_FN(_conv2d_transposed_channels)(const fc_conv2d_shape *s) {
-    const CONV_GEMM_TRANSPOSED_CONFIG *t = CONV_FN(_choose_transposed)(s);
+    const CONV_GEMM_TRANSPOSED_CONFIG *t = CONV_FN(_choose_transposed)(s, 0);
     return t ? t->nr : 0;
+}
+
+/* The transposed tile a call runs, or NULL for regular tiles. With `prepacked` weights,
+ * wherever transposed tiles win; otherwise the call packs them itself, so only where they
+ * win by more than the packing costs (batches of small maps). */
+static const CONV_GEMM_TRANSPOSED_CONFIG *CONV_FN(_choose_call_tile)(const fc_conv2d_shape *s, int prepacked) {
+    return CONV_FN(_choose_transposed)(s, prepacked ? 0 : conv_pack_cost(s));
+}
+
+/* Elements of weights packed for transposed tiles `nr` channels wide. */
+static size_t CONV_FN(_packed_size)(const fc_conv2d_shape *s, size_t nr) {
+    return s->groups * ((s->out_channels / s->groups + nr - 1) / nr) * nr * conv_k_size(s);
 }
 
 void CONV_FN(_conv2d_pack_transposed)(const fc_conv2d_shape *s, size_t nr, const CONV_T *weight, CONV_T *packed) {
     const size_t cout_g = s->out_channels / s->groups;
     const size_t k_size = conv_k_size(s);
     const size_t panels = (cout_g + nr - 1) / nr;
-    for (size_t g = 0; g < s->groups; g++)
-        for (size_t i = 0; i < panels; i++)
-            for (size_t k = 0; k < k_size; k++)
-                for (size_t c = 0; c < nr; c++) {
-                    const size_t m = i * nr + c;
-                    *packed++ = m < cout_g ? weight[(g * cout_g + m) * k_size + k] : 0;
-                }
+#pragma omp parallel for schedule(static) if (s->out_channels * k_size > CONV_PACK_PARALLEL_ELEMENTS)
+    for (size_t gp = 0; gp < s->groups * panels; gp++) {
+        const size_t g = gp / panels, m0 = gp % panels * nr;
+        CONV_T *panel = packed + gp * k_size * nr;
+        const size_t rows = cout_g - m0 < nr ? cout_g - m0 : nr;
+        const CONV_T *w = weight + (g * cout_g + m0) * k_size;
+        /* Groups of CONV_PACK_ROWS weight rows, read side by side (few enough streams for
+         * the prefetcher), each k writing a short contiguous run of the output row. */
+        for (size_t c0 = 0; c0 < nr; c0 += CONV_PACK_ROWS) {
+            const size_t c1 = c0 + CONV_PACK_ROWS < rows ? c0 + CONV_PACK_ROWS : rows;
+            for (size_t k = 0; k < k_size; k++) {
+                CONV_T *out = panel + k * nr;
+                size_t c = c0;
+                for (; c < c1; c++) out[c] = w[c * k_size + k];
+                for (; c < c0 + CONV_PACK_ROWS && c < nr; c++) out[c] = 0;
+            }
+        }
+    }
 }
 
-size_t CONV_FN(_conv2d_workspace_size)(const fc_conv2d_shape *s) {
-    const CONV_GEMM_CONFIG *gemm = CONV_FN(_choose_tile)(s);
+size_t CONV_FN(_conv2d_workspace_size)(const fc_conv2d_shape *s, int prepacked) {
+    const CONV_GEMM_TRANSPOSED_CONFIG *gemmt = CONV_FN(_choose_call_tile)(s, prepacked);
+    const CONV_GEMM_CONFIG *gemm = gemmt ? NULL : CONV_FN(_choose_tile)(s);
+    const size_t panel_rows = gemmt ? gemmt->nr : gemm->mr, tile_width = gemmt ? gemmt->mr : gemm->nr;
     const int threads = fc_max_threads();
     conv_layout l;
-    if (conv_layout_init(&l, s, gemm->mr, gemm->nr, 0, sizeof(CONV_T), threads) != FC_OK) return 0;
+    if (conv_layout_init(&l, s, panel_rows, tile_width, gemmt != NULL, sizeof(CONV_T), threads) != FC_OK) return 0;
     const size_t k_size = conv_k_size(s);
     const size_t staged = l.staged ? s->in_channels * l.slots_h * l.slots_w * l.plane_size : 0;
-    const size_t last_panels = s->out_channels / s->groups % gemm->mr ? s->groups * gemm->mr * k_size : 0;
+    const size_t last_panels = gemm && s->out_channels / s->groups % gemm->mr ? s->groups * gemm->mr * k_size : 0;
+    const size_t packing = gemmt && !prepacked ? CONV_FN(_packed_size)(s, gemmt->nr) : 0;
     conv_layout_free(&l);
-    return (staged + last_panels + (size_t)threads * k_size * gemm->nr) * sizeof(CONV_T) + 2 * k_size * sizeof(ptrdiff_t);
+    return (staged + last_panels + packing + (size_t)threads * k_size * tile_width) * sizeof(CONV_T) +
+           2 * k_size * sizeof(ptrdiff_t);
 }
 
 int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *weight, const CONV_T *packed,
                      size_t packed_channels, CONV_T *out, fc_output_layout layout, const CONV_EPILOGUE *ep) {
-    const CONV_GEMM_TRANSPOSED_CONFIG *gemmt = packed ? CONV_FN(_choose_transposed)(s) : NULL;
-    if (gemmt && gemmt->nr != packed_channels) gemmt = NULL; /* packed for another ISA's tile */
+    const CONV_GEMM_TRANSPOSED_CONFIG *gemmt = CONV_FN(_choose_call_tile)(s, packed != NULL);
+    if (packed && gemmt && gemmt->nr != packed_channels) gemmt = NULL; /* packed for another ISA's tile */
+    CONV_T *packed_here = NULL;
+    if (gemmt && !packed) {
+        packed_here = fc_alloc(CONV_FN(_packed_size)(s, gemmt->nr) * sizeof(CONV_T));
+        if (!packed_here) return FC_ENOMEM;
+        CONV_FN(_conv2d_pack_transposed)(s, gemmt->nr, weight, packed_here);
+        packed = packed_here;
+    }
     const CONV_GEMM_CONFIG *gemm = gemmt ? NULL : CONV_FN(_choose_tile)(s);
     const size_t panel_rows = gemmt ? gemmt->nr : gemm->mr, tile_width = gemmt ? gemmt->mr : gemm->nr;
     const size_t groups = s->groups, cin_g = s->in_channels / groups, cout_g = s->out_channels / groups;
@@ -201,8 +236,10 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
     const size_t x_length = s->batch * s->in_channels * in_plane;
     const size_t panels = (cout_g + panel_rows - 1) / panel_rows;
     conv_layout l;
-    if (conv_layout_init(&l, s, panel_rows, tile_width, gemmt != NULL, sizeof(CONV_T), fc_max_threads()) != FC_OK)
+    if (conv_layout_init(&l, s, panel_rows, tile_width, gemmt != NULL, sizeof(CONV_T), fc_max_threads()) != FC_OK) {
+        free(packed_here);
         return FC_ENOMEM;
+    }
     const size_t planes = cin_g * l.slots_h * l.slots_w;
     /* A group's partial last panel reads MR rows: past the end of the weights for the
      * trailing groups whose panels reach beyond out_channels, so those panels are copied,
@@ -220,6 +257,7 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
         free(offsets);
         free(staged);
         free(last_panels);
+        free(packed_here);
         conv_layout_free(&l);
         return FC_ENOMEM;
     }
@@ -297,6 +335,7 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
     free(offsets);
     free(staged);
     free(last_panels);
+    free(packed_here);
     conv_layout_free(&l);
     return status;
 }

@@ -34,6 +34,10 @@
 #define CONV_TRANSPOSED_STORE_COST 20.0
 /* Staged planes per scheduling step: small enough that an idle thread can take over. */
 #define CONV_STAGE_PLANES_PER_TASK 4
+/* Weight packing for transposed tiles: weight rows gathered at once,
+ * and the size above which the panels are packed by the whole team. */
+#define CONV_PACK_ROWS 8
+#define CONV_PACK_PARALLEL_ELEMENTS (256 * 1024)
 /* Tasks per thread to aim for, so that dynamic scheduling evens out ragged ones. */
 #define CONV_TASKS_PER_THREAD 2
 
@@ -95,6 +99,14 @@ static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, int
     const size_t wide = s->out_height * row_width;
     return (double)((cout_g + mr - 1) / mr * mr) * (double)((wide + nr - 1) / nr * nr) * (k_size + CONV_STORE_COST) /
            k_size;
+}
+
+/* Cost, in conv_tile_cost's units per image, of packing the weights for transposed tiles
+ * on each call: about CONV_PACK_COST pixels' worth of GEMM work per weight (measured: a
+ * weight packs in ~0.35 ns, one multiply-add of it with a pixel takes ~0.01 ns). */
+#define CONV_PACK_COST 40.0
+static double conv_pack_cost(const fc_conv2d_shape *s) {
+    return CONV_PACK_COST * (double)(s->out_channels / s->groups) / (double)s->batch;
 }
 
 static size_t phase_slots(size_t taps, size_t dilation, size_t stride, size_t *tap_slot, size_t *tap_offset,

@@ -21,7 +21,8 @@ typedef struct {
 
 /* weight: contiguous (out_channels, in_channels / groups, kernel_height, kernel_width).
  * packed: NULL, or the weights packed by fc_*_conv2d_pack_transposed for packed_channels
- * (used when the active ISA's transposed tile still has that width and suits the shape).
+ * (used when the active ISA's transposed tile still has that width and suits the shape);
+ * without, a call packs them itself where that pays (batches of small maps).
  * x: C-contiguous NCHW. ep: bias/slope per output channel; residual, if any, C-contiguous
  * in the output's shape (its row stride is set here); NULL for none. Uses the active ISA.
  * Returns FC_OK or FC_ENOMEM. */
@@ -43,8 +44,9 @@ void fc_f32_conv2d_pack_transposed(const fc_conv2d_shape *shape, size_t channels
 void fc_f64_conv2d_pack_transposed(const fc_conv2d_shape *shape, size_t channels, const double *weight,
                                    double *packed);
 
-/* Bytes of workspace a call of this shape allocates with the current ISA and threads. */
-size_t fc_f32_conv2d_workspace_size(const fc_conv2d_shape *shape);
-size_t fc_f64_conv2d_workspace_size(const fc_conv2d_shape *shape);
+/* Bytes of workspace a call of this shape allocates with the current ISA and threads, given
+ * prepacked weights (as plans pass) or not (then batches of small maps pack them per call). */
+size_t fc_f32_conv2d_workspace_size(const fc_conv2d_shape *shape, int prepacked);
+size_t fc_f64_conv2d_workspace_size(const fc_conv2d_shape *shape, int prepacked);
 
 #endif
