@@ -67,6 +67,18 @@ def test_kernel_shapes(isa, kernel, dtype):
     check((2, 6, 11, 12), (10, 6, kh, kw), dtype=dtype, padding=(kh // 2, kw // 2))
 
 
+# Narrow maps with many output channels, where each tap column is staged as a plane of its
+# own (no dropped columns; e.g. Inception-v3's 8x8 layers): kernel, stride, padding, dilation.
+EXPANDED_STAGING = [((1, 3), 1, ((0, 0), (1, 1)), 1), ((3, 3), 1, 1, 1), ((1, 5), 1, ((0, 0), (2, 0)), (1, 2)),
+                    ((3, 3), (1, 2), ((1, 0), (0, 1)), 1), ((2, 3), 1, 0, 1)]
+
+
+@pytest.mark.parametrize("kernel,stride,padding,dilation", EXPANDED_STAGING, ids=lambda v: str(v).replace(" ", ""))
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_expanded_staging(isa, kernel, stride, padding, dilation, dtype):
+    check((2, 7, 8, 9), (97, 7, *kernel), dtype, stride=stride, padding=padding, dilation=dilation)
+
+
 @pytest.mark.parametrize("stride", [1, 2, 3, (1, 2), (3, 1)], ids=str)
 @pytest.mark.parametrize("dilation", [1, 2, 3, (2, 1)], ids=str)
 @pytest.mark.parametrize("padding", [0, 1, 2, 3, ((0, 2), (1, 0))], ids=str)

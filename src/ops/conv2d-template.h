@@ -134,24 +134,35 @@ static void CONV_FN(_run_tiles)(const CONV_FN(_band) *band, size_t panel0, size_
     }
 }
 
-/* The active ISA's regular tile that wastes least on this shape. */
-static const CONV_GEMM_CONFIG *CONV_FN(_choose_tile)(const fc_conv2d_shape *s) {
+/* The active ISA's regular tile, and staging (expanded or not), that waste least on this
+ * shape; its cost in *cost. */
+static const CONV_GEMM_CONFIG *CONV_FN(_choose_tile)(const fc_conv2d_shape *s, int *expanded, double *cost) {
     const CONV_GEMM_CONFIG *tiles = fc_active()->CONV_PASTE(, CONV_SFX, _gemm), *best = &tiles[0];
-    for (size_t i = 1; i < FC_GEMM_TILES; i++)
-        if (tiles[i].ukernel && conv_tile_cost(s, tiles[i].mr, tiles[i].nr, 0) <
-                                    (1 - CONV_TILE_MARGIN) * conv_tile_cost(s, best->mr, best->nr, 0))
-            best = &tiles[i];
+    double best_cost = conv_tile_cost(s, best->mr, best->nr, 0, 0);
+    *expanded = 0;
+    for (size_t i = 0; i < FC_GEMM_TILES; i++)
+        for (int e = 0; e <= (s->kernel_width > 1); e++) {
+            const double c = tiles[i].ukernel ? conv_tile_cost(s, tiles[i].mr, tiles[i].nr, 0, e) : best_cost;
+            if (c < (1 - CONV_TILE_MARGIN) * best_cost) {
+                best = &tiles[i];
+                best_cost = c;
+                *expanded = e;
+            }
+        }
+    if (cost) *cost = best_cost;
     return best;
 }
 
 /* The active ISA's transposed tile that beats the best regular one on this shape by most, or
  * NULL; `pack_cost` (same units as conv_tile_cost) is added to a transposed tile's cost. */
 static const CONV_GEMM_TRANSPOSED_CONFIG *CONV_FN(_choose_transposed)(const fc_conv2d_shape *s, double pack_cost) {
-    const CONV_GEMM_CONFIG *regular = CONV_FN(_choose_tile)(s);
+    int expanded;
+    double best_cost;
+    CONV_FN(_choose_tile)(s, &expanded, &best_cost);
+    best_cost *= 1 - CONV_TILE_MARGIN;
     const CONV_GEMM_TRANSPOSED_CONFIG *tiles = fc_active()->CONV_PASTE(, CONV_SFX, _gemm_transposed), *best = NULL;
-    double best_cost = (1 - CONV_TILE_MARGIN) * conv_tile_cost(s, regular->mr, regular->nr, 0);
     for (size_t i = 0; i < FC_GEMM_TILES; i++) {
-        const double cost = tiles[i].ukernel ? conv_tile_cost(s, tiles[i].mr, tiles[i].nr, 1) + pack_cost : best_cost;
+        const double cost = tiles[i].ukernel ? conv_tile_cost(s, tiles[i].mr, tiles[i].nr, 1, 0) + pack_cost : best_cost;
         if (cost < best_cost) {
             best = &tiles[i];
             best_cost = cost;
@@ -203,11 +214,13 @@ void CONV_FN(_conv2d_pack_transposed)(const fc_conv2d_shape *s, size_t nr, const
 
 size_t CONV_FN(_conv2d_workspace_size)(const fc_conv2d_shape *s, int prepacked) {
     const CONV_GEMM_TRANSPOSED_CONFIG *gemmt = CONV_FN(_choose_call_tile)(s, prepacked);
-    const CONV_GEMM_CONFIG *gemm = gemmt ? NULL : CONV_FN(_choose_tile)(s);
+    int expanded = 0;
+    const CONV_GEMM_CONFIG *gemm = gemmt ? NULL : CONV_FN(_choose_tile)(s, &expanded, NULL);
     const size_t panel_rows = gemmt ? gemmt->nr : gemm->mr, tile_width = gemmt ? gemmt->mr : gemm->nr;
     const int threads = fc_max_threads();
     conv_layout l;
-    if (conv_layout_init(&l, s, panel_rows, tile_width, gemmt != NULL, sizeof(CONV_T), threads) != FC_OK) return 0;
+    if (conv_layout_init(&l, s, panel_rows, tile_width, gemmt != NULL, expanded, sizeof(CONV_T), threads) != FC_OK)
+        return 0;
     const size_t k_size = conv_k_size(s);
     const size_t staged = l.staged ? s->in_channels * l.slots_h * l.slots_w * l.plane_size : 0;
     const size_t last_panels = gemm && s->out_channels / s->groups % gemm->mr ? s->groups * gemm->mr * k_size : 0;
@@ -228,7 +241,8 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
         CONV_FN(_conv2d_pack_transposed)(s, gemmt->nr, weight, packed_here);
         packed = packed_here;
     }
-    const CONV_GEMM_CONFIG *gemm = gemmt ? NULL : CONV_FN(_choose_tile)(s);
+    int expanded = 0;
+    const CONV_GEMM_CONFIG *gemm = gemmt ? NULL : CONV_FN(_choose_tile)(s, &expanded, NULL);
     const size_t panel_rows = gemmt ? gemmt->nr : gemm->mr, tile_width = gemmt ? gemmt->mr : gemm->nr;
     const size_t groups = s->groups, cin_g = s->in_channels / groups, cout_g = s->out_channels / groups;
     const size_t k_size = cin_g * s->kernel_height * s->kernel_width;
@@ -236,7 +250,8 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
     const size_t x_length = s->batch * s->in_channels * in_plane;
     const size_t panels = (cout_g + panel_rows - 1) / panel_rows;
     conv_layout l;
-    if (conv_layout_init(&l, s, panel_rows, tile_width, gemmt != NULL, sizeof(CONV_T), fc_max_threads()) != FC_OK) {
+    if (conv_layout_init(&l, s, panel_rows, tile_width, gemmt != NULL, expanded, sizeof(CONV_T), fc_max_threads()) !=
+        FC_OK) {
         free(packed_here);
         return FC_ENOMEM;
     }

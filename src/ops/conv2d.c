@@ -12,6 +12,7 @@
  * are copied into a scratch tile first. */
 #include "ops/conv2d.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,8 @@
  * free, a transposed tile's scalar store costs about 20 k steps). */
 #define CONV_STORE_COST 4.0
 #define CONV_TRANSPOSED_STORE_COST 20.0
+/* Staging one element costs about this many multiply-adds (~0.3 ns against ~0.01 ns). */
+#define CONV_STAGE_COST 32.0
 /* Staged planes per scheduling step: small enough that an idle thread can take over. */
 #define CONV_STAGE_PLANES_PER_TASK 4
 /* Weight packing for transposed tiles: weight rows gathered at once,
@@ -83,22 +86,33 @@ static size_t conv_staged_row_width(const fc_conv2d_shape *s) {
     return width > s->out_width ? width : s->out_width;
 }
 
+/* Elements per wide row of the B source. "Expanded" staging copies each tap column into a
+ * plane of its own (the input shifted by that tap), so that rows hold only the OW real
+ * columns: KW copies of the input instead of one, for no dropped columns. */
+static size_t conv_row_width(const fc_conv2d_shape *s, int expanded) {
+    if (expanded) return s->out_width;
+    return conv_needs_staging(s) ? conv_staged_row_width(s) : s->in_width;
+}
+
 /* Relative cost of a tile shape on this layer: the tile elements it computes, kept or
  * dropped (rounding of output channels and pixels), over the fraction of time its k loop
  * runs rather than its epilogue; the tile that costs least wins. A regular MR x NR tile
- * runs over wide pixels; a transposed one (MR pixels x NR channels) over each row's real
- * pixels, with a dearer transposed store. */
-static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, int transposed) {
+ * runs over wide pixels (plus, when `expanded`, the extra staging that costs); a transposed
+ * one (MR pixels x NR channels) over each row's real pixels, with a dearer transposed store. */
+static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, int transposed, int expanded) {
     const size_t cout_g = s->out_channels / s->groups;
     const double k_size = (double)conv_k_size(s);
     if (transposed) {
         const double pixels = (double)(s->out_height * ((s->out_width + mr - 1) / mr * mr));
         return pixels * (double)((cout_g + nr - 1) / nr * nr) * (k_size + CONV_TRANSPOSED_STORE_COST) / k_size;
     }
-    const size_t row_width = conv_needs_staging(s) ? conv_staged_row_width(s) : s->in_width;
-    const size_t wide = s->out_height * row_width;
-    return (double)((cout_g + mr - 1) / mr * mr) * (double)((wide + nr - 1) / nr * nr) * (k_size + CONV_STORE_COST) /
-           k_size;
+    const size_t wide = s->out_height * conv_row_width(s, expanded);
+    const double tiles = (double)((cout_g + mr - 1) / mr * mr) * (double)((wide + nr - 1) / nr * nr) *
+                         (k_size + CONV_STORE_COST) / k_size;
+    /* KW - 1 more staged elements per pixel and input channel, in k steps of a tile element. */
+    const double extra_staging = CONV_STAGE_COST * (double)((s->kernel_width - 1) * s->out_height * s->out_width) /
+                                 (double)(s->kernel_height * s->kernel_width);
+    return expanded ? tiles + extra_staging : tiles;
 }
 
 /* Cost, in conv_tile_cost's units per image, of packing the weights for transposed tiles
@@ -134,10 +148,10 @@ static size_t conv_band_tiles(const conv_layout *l, size_t rows) {
  * tile_width pixels (transposed: tile_width pixels of one row); FC_ENOMEM if the small
  * tables fail. */
 static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t panel_rows, size_t tile_width,
-                            int transposed, size_t elem_size, int threads) {
+                            int transposed, int expanded, size_t elem_size, int threads) {
     const size_t kh = s->kernel_height, kw = s->kernel_width, cin_g = s->in_channels / s->groups;
     memset(l, 0, sizeof(*l));
-    l->staged = conv_needs_staging(s);
+    l->staged = expanded || conv_needs_staging(s);
     l->tap_slot_h = malloc(3 * (kh + kw) * sizeof(size_t));
     if (!l->tap_slot_h) return FC_ENOMEM;
     l->tap_row = l->tap_slot_h + kh;
@@ -147,11 +161,13 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
     l->slot_phase_w = l->tap_col + kw;
     const size_t sh = l->staged ? s->stride_height : 1, sw = l->staged ? s->stride_width : 1;
     l->slots_h = phase_slots(kh, s->dilation_height, sh, l->tap_slot_h, l->tap_row, l->slot_phase_h);
-    l->slots_w = phase_slots(kw, s->dilation_width, sw, l->tap_slot_w, l->tap_col, l->slot_phase_w);
+    /* Expanded: a "stride" beyond every reach makes each tap column a phase of its own, at offset 0. */
+    l->slots_w = phase_slots(kw, s->dilation_width, expanded ? SIZE_MAX : sw, l->tap_slot_w, l->tap_col,
+                             l->slot_phase_w);
     const size_t reach_h = l->tap_row[kh - 1], reach_w = l->tap_col[kw - 1];
 
     if (l->staged) {
-        l->row_width = conv_staged_row_width(s);
+        l->row_width = conv_row_width(s, expanded);
         const size_t row_bytes = s->in_channels * l->slots_h * l->slots_w * l->row_width * elem_size;
         const size_t fit = CONV_STAGE_BYTES / row_bytes;
         l->band_rows = fit > reach_h + 1 ? fit - reach_h : 1;
