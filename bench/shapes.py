@@ -123,6 +123,7 @@ INCEPTION_V3 = (
     _layer("inception3", 160, 160, 17, (1, 7)),
     _layer("inception3", 384, 384, 8, (1, 3)),
     _layer("inception3", 384, 384, 8, (3, 1)),
+    _layer("inception3", 448, 384, 8, 3),
     _layer("inception3", 288, 384, 35, 3, stride=2, padding=(0, 0)),
 )
 
