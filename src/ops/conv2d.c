@@ -9,7 +9,11 @@
  * columns that are computed and dropped) reads NR contiguous elements per k. The weights
  * are read as they are (MR rows at a time). With stride 1 and no padding, x itself is the staged
  * input. Only the last tile(s) of a buffer, whose dropped columns would read past its end,
- * are copied into a scratch tile first. */
+ * are copied into a scratch tile first. On narrow maps, where dropped columns waste much of
+ * a tile, each tap column can instead be staged as a plane of its own ("expanded": rows
+ * hold just the OW real columns), at the price of KW copies of the input. Plans (and calls
+ * on batches of small maps) may run "transposed" tiles instead: MR pixels of one row x NR
+ * output channels, over weights packed for them. */
 #include "ops/conv2d.h"
 
 #include <stdint.h>
