@@ -200,7 +200,8 @@ def test_interleaved_tails(isa, dtype, size, residual):
 
 
 def test_threads_split_rows():
-    """Few planes and 2 threads: planes are split into row blocks, with the same result."""
+    """Few planes and 2 threads: planes are split into row blocks, with the same result;
+    interleaved plans' channels into blocks of whole groups."""
     previous = fastconv.get_num_threads()
     try:
         for threads in (1, 2, 3):
@@ -208,6 +209,9 @@ def test_threads_split_rows():
             run_case(np.float32, channels=1, size=(37, 40), kernel=(5, 5), stride=1, padding=2)
             run_case(np.float32, batch=2, channels=3, size=(9, 40), kernel=(3, 3), stride=2, padding=1)
             run_case(np.float32, channels=1, size=(37, 40), kernel=(3, 3), stride=1, padding=1)
+            # Interleaved: channel blocks of whole 16-channel units, the last one partial.
+            run_case(np.float32, channels=50, size=(14, 14), kernel=(3, 3), stride=2, padding=1)
+            run_case(np.float64, channels=17, multiplier=3, size=(9, 11), kernel=(5, 5), stride=1, padding=2)
     finally:
         fastconv.set_num_threads(previous)
 
