@@ -132,10 +132,27 @@ def test_out_channel_slice(isa, dtype):
 @pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
 def test_planar_limit(isa, out_size, stride):
     """Output planes of 1024 elements are computed whole (planar), 1056 a band at a time
-    (5x5: padded inputs too large to interleave, and no direct method)."""
+    (padded inputs too large to interleave, too few taps per phase to interleave anyway:
+    1x3 at stride 1, 3x3 at stride 2; no direct method with two left padding columns)."""
     h, w = (out_size[0] * stride, out_size[1] * stride)
-    run_case(np.float32, channels=3, multiplier=2, size=(h, w), kernel=(5, 5), stride=stride, padding=2,
+    kernel, padding = ((1, 3), (0, 1)) if stride == 1 else ((3, 3), ((1, 1), (2, 0)))
+    run_case(np.float32, channels=3, multiplier=2, size=(h, w), kernel=kernel, stride=stride, padding=padding,
              activation="relu6", residual=True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("shape", [(5, 2, 56, 2), (4, 1, 39, 2), (7, 2, 45, 3), (3, 1, 57, 0)],
+                         ids=lambda s: f"{s[0]}x{s[0]}s{s[1]}p{s[3]}-{s[2]}")
+@pytest.mark.parametrize("residual", [False, True], ids=["plain", "residual"])
+def test_interleaved_many_taps(isa, dtype, shape, residual):
+    """Planes beyond the small-plane limits whose kernels have at least 4 taps per phase are
+    interleaved too (EfficientNet's 5x5 stride 2 at 56; 3x3 without the direct method's
+    padding); 1, 15, 17 and 33 channels leave partial groups, odd sizes partial rows."""
+    k, s, size, padding = shape
+    for channels in (1, 15, 17, 33):
+        slopes = np.linspace(0.05, 0.3, channels)
+        run_case(dtype, channels=channels, size=(size, size + 2), kernel=(k, k), stride=s, padding=padding,
+                 activation=("prelu", slopes), residual=residual)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
@@ -183,7 +200,8 @@ def test_interleaved_tails(isa, dtype, size, residual):
 
 
 def test_threads_split_rows():
-    """Few planes and 2 threads: planes are split into row blocks, with the same result."""
+    """Few planes and 2 threads: planes are split into row blocks, with the same result;
+    interleaved plans' channels into blocks of whole groups."""
     previous = fastconv.get_num_threads()
     try:
         for threads in (1, 2, 3):
@@ -191,6 +209,9 @@ def test_threads_split_rows():
             run_case(np.float32, channels=1, size=(37, 40), kernel=(5, 5), stride=1, padding=2)
             run_case(np.float32, batch=2, channels=3, size=(9, 40), kernel=(3, 3), stride=2, padding=1)
             run_case(np.float32, channels=1, size=(37, 40), kernel=(3, 3), stride=1, padding=1)
+            # Interleaved: channel blocks of whole 16-channel units, the last one partial.
+            run_case(np.float32, channels=50, size=(14, 14), kernel=(3, 3), stride=2, padding=1)
+            run_case(np.float64, channels=17, multiplier=3, size=(9, 11), kernel=(5, 5), stride=1, padding=2)
     finally:
         fastconv.set_num_threads(previous)
 

@@ -18,6 +18,8 @@
  *     DW_FROM_NEXT                         a's last DW_VL - 1 lanes, then b's first
  *     DW_ZIP_LO / DW_ZIP_HI                a[0], b[0], a[1], b[1], ... of the low / high
  *                                          halves of a and b
+ *   and optionally DW_TRANSPOSE(v), a faster transpose of the DW_VL x DW_VL square v than
+ *   the zips give (see transpose below).
  *
  * Every kernel is the one always-inlined body, called with its sizes as constants (3x3s1,
  * 3x3s2, 5x5s1, 5x5s2) or read from the plan (kxk), so the compiler unrolls the taps of
@@ -340,9 +342,13 @@ DW_INLINE void DW_FN(kernel_direct)(const DW_FN(call) *c, size_t oh_begin, size_
 
 /* The interleaved method (see dwconv.h). */
 
-/* Transposes the DW_VL x DW_VL square v (v[i] lane j <- v[j] lane i): log2(DW_VL) rounds
- * of zipping v[i] with v[i + DW_VL / 2] (the perfect-shuffle transpose). */
+/* Transposes the DW_VL x DW_VL square v (v[i] lane j <- v[j] lane i): the ISA's own, or
+ * log2(DW_VL) rounds of zipping v[i] with v[i + DW_VL / 2] (the perfect-shuffle transpose). */
 DW_INLINE void DW_FN(transpose)(DW_VEC *v) {
+#ifdef DW_TRANSPOSE
+    DW_TRANSPOSE(v);
+    return;
+#endif
 #pragma GCC unroll 4
     for (size_t half = DW_VL / 2; half > 0; half /= 2) {
         DW_VEC t[DW_VL];
@@ -712,3 +718,4 @@ void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin
 #undef DW_FROM_NEXT
 #undef DW_ZIP_LO
 #undef DW_ZIP_HI
+#undef DW_TRANSPOSE

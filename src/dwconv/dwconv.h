@@ -27,8 +27,10 @@
  *
  * Two methods come before those where they apply. Small planes (at most
  * FC_DWCONV_INTERLEAVED_MAX_PIXELS outputs and FC_DWCONV_INTERLEAVED_MAX_PADDED_PIXELS
- * padded inputs) are interleaved: a group of one vector's worth of channels is transposed
- * (in registers, a vector square at a time) into a zero-padded plane of pixel vectors,
+ * padded inputs), and larger ones whose kernel has many taps per phase (see
+ * FC_DWCONV_INTERLEAVED_MIN_TAPS_PER_PHASE), are interleaved: a group of one vector's worth
+ * of channels is transposed (in registers, a vector square at a time) into a zero-padded
+ * plane of pixel vectors,
  * channel c in lane c (NCHWc, inside the kernel only), where every tap of every output is
  * one aligned vector load times a vector of the group's weights: no masks, no lanes lost
  * to row ends, per-channel setup paid once per group. The results are activated there
@@ -74,6 +76,14 @@
 /* Padded-plane pixels of the largest input the interleaved method takes: 64 KiB of
  * float32 vectors, about L1 (larger, stride-2 inputs go faster directly). */
 #define FC_DWCONV_INTERLEAVED_MAX_PADDED_PIXELS 1024
+/* Bytes of padded plane and results of the largest plane interleaved because of its taps:
+ * about the L2 cache (beyond it, 3x3 stride-1 planes measured slower than banded). */
+#define FC_DWCONV_INTERLEAVED_MAX_BYTES (1024 * 1024)
+/* Taps per phase (stride_height * stride_width) from which a plane too large for the
+ * small-plane limits is still interleaved: the transposes, about one per input and output
+ * pixel, then cost less than the taps' FMAs (measured on AVX-512: 5x5 and 7x7 at stride 1
+ * and 2, 4x4 and 3x3 at stride 1 gain; 3x3 at stride 2 loses). */
+#define FC_DWCONV_INTERLEAVED_MIN_TAPS_PER_PHASE 4
 /* Taps of the largest kernel the interleaved method takes (its offsets and weights are
  * local arrays). */
 #define FC_DWCONV_INTERLEAVED_MAX_TAPS 64
@@ -194,8 +204,13 @@ static inline fc_dwconv_workspace_layout fc_dwconv_workspace(const fc_conv2d_sha
     const size_t read_cols = (s->out_width - 1) * s->stride_width + (s->kernel_width - 1) * s->dilation_width + 1;
     const size_t padded_height = read_rows > s->pad_top + s->in_height ? read_rows : s->pad_top + s->in_height;
     const size_t padded_width = read_cols > s->pad_left + s->in_width ? read_cols : s->pad_left + s->in_width;
-    if (s->out_height * s->out_width <= FC_DWCONV_INTERLEAVED_MAX_PIXELS && taps <= FC_DWCONV_INTERLEAVED_MAX_TAPS &&
-        padded_height * padded_width <= FC_DWCONV_INTERLEAVED_MAX_PADDED_PIXELS) {
+    const int small = s->out_height * s->out_width <= FC_DWCONV_INTERLEAVED_MAX_PIXELS &&
+                      padded_height * padded_width <= FC_DWCONV_INTERLEAVED_MAX_PADDED_PIXELS;
+    const size_t interleaved_bytes = (padded_height * padded_width + s->out_height * s->out_width) *
+                                     FC_DWCONV_LANE_BYTES;
+    const int pays = taps >= FC_DWCONV_INTERLEAVED_MIN_TAPS_PER_PHASE * phases &&
+                     interleaved_bytes <= FC_DWCONV_INTERLEAVED_MAX_BYTES && !fc_dwconv_direct_fits(s);
+    if (taps <= FC_DWCONV_INTERLEAVED_MAX_TAPS && (small || pays)) {
         l.interleaved = 1;
         l.padded_height = padded_height;
         l.padded_width = padded_width;

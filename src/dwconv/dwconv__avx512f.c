@@ -1,5 +1,6 @@
 /* Depthwise microkernels for AVX-512F (compiled with -mavx512f -mavx2 -mfma): masked
- * loads/stores for the row edges, vpermt2 for the stride-2 deinterleave. */
+ * loads/stores for the row edges, vpermt2 for the stride-2 deinterleave, unpacks and
+ * vshuff32x4 for the f32 transposes of the interleaved method. */
 #include <immintrin.h>
 
 #include "common.h"
@@ -31,6 +32,35 @@ static inline void dw_f64_store_partial(double *p, dw_f64x8 v, size_t n) {
     _mm512_mask_storeu_pd(p, (__mmask8)((1u << n) - 1u), (__m512d)v);
 }
 
+/* The 16 x 16 transpose of f32 vectors in two steps of cheap shuffles: the 4 x 4 squares
+ * within each 128-bit lane of each row quadruple (in-lane unpacks), then the 4 x 4 square
+ * of lanes (vshuff32x4). GCC's own code for the template's zips is four rounds of vpermt2ps,
+ * which measured 3-8% slower on the interleaved method's layers. */
+static inline void dw_f32_transpose(dw_f32x16 *v) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 4) {
+        const __m512 lo01 = _mm512_unpacklo_ps((__m512)v[i], (__m512)v[i + 1]);
+        const __m512 hi01 = _mm512_unpackhi_ps((__m512)v[i], (__m512)v[i + 1]);
+        const __m512 lo23 = _mm512_unpacklo_ps((__m512)v[i + 2], (__m512)v[i + 3]);
+        const __m512 hi23 = _mm512_unpackhi_ps((__m512)v[i + 2], (__m512)v[i + 3]);
+        /* t[i + q], lane l: element 4 l + q of rows i .. i + 3. */
+        t[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(lo01), _mm512_castps_pd(lo23)));
+        t[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(lo01), _mm512_castps_pd(lo23)));
+        t[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(hi01), _mm512_castps_pd(hi23)));
+        t[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(hi01), _mm512_castps_pd(hi23)));
+    }
+    for (int q = 0; q < 4; q++) {
+        /* Output row 4 l + q takes lane l of t[q], t[4 + q], t[8 + q], t[12 + q]. */
+        const __m512 a01 = _mm512_shuffle_f32x4(t[q], t[4 + q], 0x44), a23 = _mm512_shuffle_f32x4(t[q], t[4 + q], 0xee);
+        const __m512 b01 = _mm512_shuffle_f32x4(t[8 + q], t[12 + q], 0x44);
+        const __m512 b23 = _mm512_shuffle_f32x4(t[8 + q], t[12 + q], 0xee);
+        v[q] = (dw_f32x16)_mm512_shuffle_f32x4(a01, b01, 0x88);
+        v[4 + q] = (dw_f32x16)_mm512_shuffle_f32x4(a01, b01, 0xdd);
+        v[8 + q] = (dw_f32x16)_mm512_shuffle_f32x4(a23, b23, 0x88);
+        v[12 + q] = (dw_f32x16)_mm512_shuffle_f32x4(a23, b23, 0xdd);
+    }
+}
+
 #define DW_ISA avx512f
 
 #define DW_T float
@@ -49,6 +79,7 @@ static inline void dw_f64_store_partial(double *p, dw_f64x8 v, size_t n) {
 #define DW_FROM_NEXT ((dw_i32x16){1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
 #define DW_ZIP_LO ((dw_i32x16){0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23})
 #define DW_ZIP_HI ((dw_i32x16){8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31})
+#define DW_TRANSPOSE dw_f32_transpose
 #include "dwconv/dwconv-template.h"
 
 #define DW_T double

@@ -14,7 +14,9 @@ int DWCONV_FN(_dwconv2d)(const fc_conv2d_shape *s, const DWCONV_T *x, const DWCO
     plan.workspace = fc_dwconv_workspace(s, sizeof(DWCONV_T));
     const DWCONV_UKERNEL ukernel = DWCONV_FN(_dwconv_select)(DWCONV_FN(_dwconv_kernels_for)(fc_active()->isa), s);
     const int threads = fc_max_threads();
-    const dwconv2d_split d = dwconv2d_choose_split(s, plan.workspace.planar || plan.workspace.interleaved, threads);
+    const dwconv2d_split d =
+        dwconv2d_choose_split(s, plan.workspace.planar || plan.workspace.interleaved,
+                              plan.workspace.interleaved ? FC_DWCONV_LANE_BYTES / sizeof(DWCONV_T) : 1, threads);
     const size_t multiplier = s->out_channels / s->in_channels, taps = s->kernel_height * s->kernel_width;
     const size_t in_plane = s->in_height * s->in_width, out_plane = s->out_height * s->out_width;
 
@@ -36,9 +38,8 @@ int DWCONV_FN(_dwconv2d)(const fc_conv2d_shape *s, const DWCONV_T *x, const DWCO
             if (!workspace) continue;
             const size_t n = t / (d.channel_blocks * d.row_blocks);
             const size_t channel_block = t / d.row_blocks % d.channel_blocks, row_block = t % d.row_blocks;
-            const size_t co_begin = channel_block * d.channels_per_block;
-            const size_t co_end = co_begin + d.channels_per_block < s->out_channels ? co_begin + d.channels_per_block
-                                                                                      : s->out_channels;
+            const size_t co_begin = dwconv2d_block_begin(&d, s->out_channels, channel_block);
+            const size_t co_end = dwconv2d_block_begin(&d, s->out_channels, channel_block + 1);
             const size_t oh_begin = row_block * d.rows_per_block;
             const size_t oh_end = oh_begin + d.rows_per_block < s->out_height ? oh_begin + d.rows_per_block
                                                                                 : s->out_height;

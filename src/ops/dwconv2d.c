@@ -10,31 +10,41 @@
  * to go round, row blocks of a plane) are split until there are this many. */
 #define DWCONV2D_TASKS_PER_THREAD 4
 
-/* Tasks are (image, channel block, row block) triples, in that order: blocks of
- * channels_per_block output channels and of rows_per_block output rows. One thread runs
- * one task, a whole block of channels in one microkernel call. */
+/* Tasks are (image, channel block, row block) triples, in that order: channel_blocks
+ * blocks of whole units of channel_unit output channels (the last unit may be partial;
+ * block sizes differ by at most one unit), and blocks of rows_per_block output rows. One thread runs one task, a whole block of channels in one
+ * microkernel call. */
 typedef struct {
-    size_t channel_blocks, channels_per_block, row_blocks, rows_per_block, tasks;
+    size_t channel_unit, channel_units, channel_blocks, row_blocks, rows_per_block, tasks;
 } dwconv2d_split;
 
-static dwconv2d_split dwconv2d_choose_split(const fc_conv2d_shape *s, int whole_planes, int threads) {
+/* channel_unit: 1, or for interleaved plans one vector's worth of channels of the widest
+ * ISA (FC_DWCONV_LANE_BYTES), so that no block but the last has a partial group. */
+static dwconv2d_split dwconv2d_choose_split(const fc_conv2d_shape *s, int whole_planes, size_t channel_unit,
+                                            int threads) {
     dwconv2d_split d;
     const size_t planes = s->batch * s->out_channels, wanted = (size_t)threads * DWCONV2D_TASKS_PER_THREAD;
+    d.channel_unit = channel_unit;
+    d.channel_units = (s->out_channels + channel_unit - 1) / channel_unit;
     d.channel_blocks = 1;
     d.row_blocks = 1;
     if (threads > 1) {
         const size_t per_image = (wanted + s->batch - 1) / s->batch;
-        d.channel_blocks = per_image < s->out_channels ? per_image : s->out_channels;
+        d.channel_blocks = per_image < d.channel_units ? per_image : d.channel_units;
         /* Planar and interleaved plans compute whole planes. */
         if (!whole_planes && planes < wanted) d.row_blocks = (wanted + planes - 1) / planes;
     }
-    d.channels_per_block = (s->out_channels + d.channel_blocks - 1) / d.channel_blocks;
-    d.channel_blocks = (s->out_channels + d.channels_per_block - 1) / d.channels_per_block;
     if (d.row_blocks > s->out_height) d.row_blocks = s->out_height;
     d.rows_per_block = (s->out_height + d.row_blocks - 1) / d.row_blocks;
     d.row_blocks = (s->out_height + d.rows_per_block - 1) / d.rows_per_block;
     d.tasks = s->batch * d.channel_blocks * d.row_blocks;
     return d;
+}
+
+/* The first output channel of channel block b (b == channel_blocks: the end). */
+static size_t dwconv2d_block_begin(const dwconv2d_split *d, size_t out_channels, size_t b) {
+    const size_t c = b * d->channel_units / d->channel_blocks * d->channel_unit;
+    return c < out_channels ? c : out_channels;
 }
 
 #define DWCONV_T float
