@@ -38,20 +38,22 @@ def _batchnorm_affine(channels, dtype, bias, gamma, beta, running_mean, running_
     """(scale, shift) of dtype such that bn(y + bias) = y * scale + shift per channel,
     computed in C (in double): numpy's dozen small-array calls would cost more than the
     epilogue saves on a small layer."""
+    scale, shift = np.empty((2, channels), dtype=dtype)
     statistics = (gamma, beta, running_mean, running_var, bias)
-    if not all(type(a) is np.ndarray and a.dtype == dtype and a.shape == (channels,) and a.flags.c_contiguous
-               for a in statistics[:4 if bias is None else 5]):
-        statistics = tuple(_channel_vector(a, name, channels, dtype)
-                           for name, a in zip(_BN_FIELDS + ("bias",), statistics))
-    scale, shift = np.empty(channels, dtype=dtype), np.empty(channels, dtype=dtype)
-    if _ext.batchnorm_affine(*statistics, _check_eps(eps), scale, shift):
+    eps = _check_eps(eps)
+    try:  # straight in when they are contiguous vectors of dtype and the right length (the usual case)
+        invalid = _ext.batchnorm_affine(*statistics, eps, scale, shift)
+    except (TypeError, ValueError):  # else converted, or rejected with the argument named
+        statistics = [_channel_vector(a, name, channels, dtype) for name, a in zip(_BN_FIELDS + ("bias",), statistics)]
+        invalid = _ext.batchnorm_affine(*statistics, eps, scale, shift)
+    if invalid:
         raise ValueError("running_var + eps must be > 0 for every channel")
     return scale, shift
 
 
 def _channel_vector(a, argname, channels, dtype):
-    """a as a (channels,) array of dtype; None stays None."""
-    if a is None:
+    """a as a (channels,) array of dtype; a None bias stays None."""
+    if a is None and argname == "bias":
         return None
     a = as_input(a, argname, ndim=1, dtype=dtype)
     if a.shape != (channels,):

@@ -46,19 +46,23 @@ void GEMM_NAME(size_t mr, size_t kc, const GEMM_T *restrict a, size_t a_row_stri
     }
 
 #ifdef GEMM_VMAX
-    /* The common case stays in registers: a whole tile stored as one run, with at most a
-     * bias and a clamp (ReLU, ReLU6) to apply. */
-    if (mr == GEMM_MR && run_count == 1 && runs[0].length == GEMM_NR && (!ep || (!ep->residual && !ep->slope))) {
+    /* The common case stays in registers: a whole tile stored as one run, with a scale, a
+     * bias, a residual (whose rows are then as contiguous as out's) and a clamp (ReLU,
+     * ReLU6) to apply, but no slope. */
+    if (mr == GEMM_MR && run_count == 1 && runs[0].length == GEMM_NR && (!ep || !ep->slope)) {
         const GEMM_T inf = (GEMM_T)__builtin_inf();
         const GEMM_VEC lo = (GEMM_VEC){0} + (ep ? ep->min : -inf), hi = (GEMM_VEC){0} + (ep ? ep->max : inf);
+        const GEMM_T *residual = ep && ep->residual ? ep->residual + runs[0].offset : NULL;
         out += runs[0].offset;
 #pragma GCC unroll 64
         for (size_t i = 0; i < GEMM_MR; i++) {
             const GEMM_T bias = ep && ep->bias ? ep->bias[i] : 0, scale = ep && ep->scale ? ep->scale[i] : 1;
 #pragma GCC unroll 64
-            for (size_t v = 0; v < GEMM_NV; v++)
-                *(GEMM_VEC *)(out + i * out_row_stride + v * GEMM_VL) =
-                    GEMM_VMIN(GEMM_VMAX(acc[i][v] * scale + bias, lo), hi);
+            for (size_t v = 0; v < GEMM_NV; v++) {
+                GEMM_VEC y = acc[i][v] * scale + bias;
+                if (residual) y += *(const GEMM_VEC *)(residual + i * ep->residual_row_stride + v * GEMM_VL);
+                *(GEMM_VEC *)(out + i * out_row_stride + v * GEMM_VL) = GEMM_VMIN(GEMM_VMAX(y, lo), hi);
+            }
         }
         return;
     }
