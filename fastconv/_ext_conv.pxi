@@ -17,6 +17,8 @@ cdef extern from "ops/conv2d.h":
     int fc_f64_conv2d(const fc_conv2d_shape *shape, const double *x, const double *weight, const double *packed,
                       size_t packed_channels, double *out, fc_output_layout layout,
                       const fc_f64_epilogue *ep) nogil
+    int fc_f32_conv2d_method(const fc_conv2d_shape *shape, int prepacked)
+    int fc_f64_conv2d_method(const fc_conv2d_shape *shape, int prepacked)
     size_t fc_f32_conv2d_transposed_channels(const fc_conv2d_shape *shape)
     size_t fc_f64_conv2d_transposed_channels(const fc_conv2d_shape *shape)
     void fc_f32_conv2d_pack_transposed(const fc_conv2d_shape *shape, size_t channels, const float *weight,
@@ -95,3 +97,14 @@ def conv2d_pack_transposed(dict shape, size_t channels, const real[:, :, :, ::1]
             fc_f32_conv2d_pack_transposed(&s, channels, &weight[0, 0, 0, 0], &packed[0])
         else:
             fc_f64_conv2d_pack_transposed(&s, channels, &weight[0, 0, 0, 0], &packed[0])
+
+
+CONV2D_METHODS = ("regular", "expanded", "transposed")
+
+
+def conv2d_method(dict shape, str dtype, bint prepacked):
+    """How a conv2d call of this shape runs under the active ISA: one of CONV2D_METHODS."""
+    cdef fc_conv2d_shape s = shape
+    if dtype == "float32":
+        return CONV2D_METHODS[fc_f32_conv2d_method(&s, prepacked)]
+    return CONV2D_METHODS[fc_f64_conv2d_method(&s, prepacked)]

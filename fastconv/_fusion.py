@@ -132,8 +132,9 @@ class Conv2d:
         return self.weight.size + (0 if self.bias is None else self.bias.size)
 
     def geometry(self, input_shape):
-        """Every size of a call on an input of ``input_shape`` (cached)."""
-        return self._prepared(tuple(input_shape), _ext.active_isa())[0]
+        """Every size of a call on an input of ``input_shape``."""
+        return conv_geometry(tuple(input_shape), self.weight.shape, self.stride, self.padding, self.dilation,
+                             self.groups)
 
     def _prepared(self, input_shape, isa):
         """(geometry, packed weights or None, their channel width) for a call on this input
@@ -141,8 +142,7 @@ class Conv2d:
         key = (input_shape, isa)
         prepared = self._calls.get(key)
         if prepared is None:
-            geometry = conv_geometry(input_shape, self.weight.shape, self.stride, self.padding, self.dilation,
-                                     self.groups)
+            geometry = self.geometry(input_shape)
             prepared = self._calls[key] = (geometry, *self._packed_for(geometry, isa))
         return prepared
 
@@ -192,9 +192,12 @@ class Conv2d:
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state["_calls"] = {}
-        state["_packed"] = {}
+        del state["_calls"], state["_packed"]  # derived, rebuilt on use
         return state
+
+    def __setstate__(self, state):
+        state.pop("_geometries", None)  # plans pickled before that cache became _calls
+        self.__dict__.update(state, _calls={}, _packed={})
 
     def __repr__(self):
         cout, cin_g, kh, kw = self.weight.shape

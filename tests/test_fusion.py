@@ -177,6 +177,7 @@ def test_functional_call_packs_for_transposed_tiles_on_batches(isa, case):
     assert np.isnan(buf[:, :1]).all() and np.isnan(buf[:, cout + 1:]).all()
     if isa == "avx512" and case == TRANSPOSED_SHAPES[-1]:  # the path under test is taken: it packs
         shape = geometry.c_shape()
+        assert fastconv._ext.conv2d_method(shape, "float32", False) == "transposed"
         assert fastconv._ext.conv2d_workspace_size(shape, "float32", False) > \
             fastconv._ext.conv2d_workspace_size(shape, "float32", True)
 
@@ -221,3 +222,14 @@ def test_plan_accepts_any_valid_dilation():
     plan = fastconv.Conv2d(w, dilation=(1, 512))
     x = make((1, 8, 1, 1000), seed=1)
     assert_close(plan(x), reference.conv2d(x, w, dilation=(1, 512)), np.float32)
+
+
+def test_plan_pickled_by_an_earlier_version_still_runs():
+    """Plans pickled before the per-shape cache was renamed (state key `_geometries`)."""
+    w, x = make((8, 4, 3, 3), seed=1), make((1, 4, 7, 7))
+    plan = fastconv.Conv2d(w, padding=1)
+    state = plan.__getstate__()
+    state.update(_geometries={}, _packed={})
+    old = fastconv.Conv2d.__new__(fastconv.Conv2d)
+    old.__setstate__(state)
+    assert_close(old(x), reference.conv2d(x, w, padding=1), np.float32)

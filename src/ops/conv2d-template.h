@@ -141,7 +141,7 @@ static const CONV_GEMM_CONFIG *CONV_FN(_choose_tile)(const fc_conv2d_shape *s, i
     double best_cost = conv_tile_cost(s, best->mr, best->nr, 0, 0);
     *expanded = 0;
     for (size_t i = 0; i < FC_GEMM_TILES; i++)
-        for (int e = 0; e <= (s->kernel_width > 1); e++) {
+        for (int e = 0; e <= conv_can_expand(s, sizeof(CONV_T)); e++) {
             const double c = tiles[i].ukernel ? conv_tile_cost(s, tiles[i].mr, tiles[i].nr, 0, e) : best_cost;
             if (c < (1 - CONV_TILE_MARGIN) * best_cost) {
                 best = &tiles[i];
@@ -181,6 +181,13 @@ size_t CONV_FN(_conv2d_transposed_channels)(const fc_conv2d_shape *s) {
  * win by more than the packing costs (batches of small maps). */
 static const CONV_GEMM_TRANSPOSED_CONFIG *CONV_FN(_choose_call_tile)(const fc_conv2d_shape *s, int prepacked) {
     return CONV_FN(_choose_transposed)(s, prepacked ? 0 : conv_pack_cost(s));
+}
+
+int CONV_FN(_conv2d_method)(const fc_conv2d_shape *s, int prepacked) {
+    if (CONV_FN(_choose_call_tile)(s, prepacked)) return FC_CONV2D_TRANSPOSED;
+    int expanded;
+    CONV_FN(_choose_tile)(s, &expanded, NULL);
+    return expanded ? FC_CONV2D_EXPANDED : FC_CONV2D_REGULAR;
 }
 
 /* Elements of weights packed for transposed tiles `nr` channels wide. */

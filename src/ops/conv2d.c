@@ -39,6 +39,9 @@
 #define CONV_TRANSPOSED_STORE_COST 20.0
 /* Staging one element costs about this many multiply-adds (~0.3 ns against ~0.01 ns). */
 #define CONV_STAGE_COST 32.0
+/* Packing one weight for transposed tiles costs about this many pixels' worth of its
+ * multiply-adds (~0.35 ns against ~0.01 ns). */
+#define CONV_PACK_COST 40.0
 /* Staged planes per scheduling step: small enough that an idle thread can take over. */
 #define CONV_STAGE_PLANES_PER_TASK 4
 /* Weight packing for transposed tiles: weight rows gathered at once,
@@ -113,16 +116,26 @@ static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, int
     const size_t wide = s->out_height * conv_row_width(s, expanded);
     const double tiles = (double)((cout_g + mr - 1) / mr * mr) * (double)((wide + nr - 1) / nr * nr) *
                          (k_size + CONV_STORE_COST) / k_size;
-    /* KW - 1 more staged elements per pixel and input channel, in k steps of a tile element. */
-    const double extra_staging = CONV_STAGE_COST * (double)((s->kernel_width - 1) * s->out_height * s->out_width) /
-                                 (double)(s->kernel_height * s->kernel_width);
-    return expanded ? tiles + extra_staging : tiles;
+    if (!expanded) return tiles;
+    /* KW staged copies per pixel and input channel instead of one (or none when x itself
+     * serves), in k steps of a tile element. */
+    const size_t copies = s->kernel_width - (conv_needs_staging(s) ? 1 : 0);
+    return tiles + CONV_STAGE_COST * (double)(copies * s->out_height * s->out_width) /
+                       (double)(s->kernel_height * s->kernel_width);
+}
+
+/* Expanded staging is for narrow maps: only where the whole expanded input fits one band
+ * (a bound on the staged rows: every row phase, the output rows and the kernel's reach),
+ * so that it never re-stages rows per band nor outgrows the stage budget. */
+static int conv_can_expand(const fc_conv2d_shape *s, size_t elem_size) {
+    const size_t phases = s->stride_height < s->kernel_height ? s->stride_height : s->kernel_height;
+    const size_t rows = phases * (s->out_height + (s->kernel_height - 1) * s->dilation_height);
+    return s->kernel_width > 1 && (double)s->in_channels * (double)s->kernel_width * (double)rows *
+                                          (double)s->out_width * (double)elem_size <= CONV_STAGE_BYTES;
 }
 
 /* Cost, in conv_tile_cost's units per image, of packing the weights for transposed tiles
- * on each call: about CONV_PACK_COST pixels' worth of GEMM work per weight (measured: a
- * weight packs in ~0.35 ns, one multiply-add of it with a pixel takes ~0.01 ns). */
-#define CONV_PACK_COST 40.0
+ * on each call. */
 static double conv_pack_cost(const fc_conv2d_shape *s) {
     return CONV_PACK_COST * (double)(s->out_channels / s->groups) / (double)s->batch;
 }

@@ -44,6 +44,13 @@ void fc_f32_conv2d_pack_transposed(const fc_conv2d_shape *shape, size_t channels
 void fc_f64_conv2d_pack_transposed(const fc_conv2d_shape *shape, size_t channels, const double *weight,
                                    double *packed);
 
+/* How a call of this shape runs under the active ISA, given prepacked weights or not:
+ * regular tiles over staged rows (or x itself), the same with each tap column staged
+ * apart (narrow maps), or transposed tiles. For tests and diagnostics. */
+enum { FC_CONV2D_REGULAR = 0, FC_CONV2D_EXPANDED = 1, FC_CONV2D_TRANSPOSED = 2 };
+int fc_f32_conv2d_method(const fc_conv2d_shape *shape, int prepacked);
+int fc_f64_conv2d_method(const fc_conv2d_shape *shape, int prepacked);
+
 /* Bytes of workspace a call of this shape allocates with the current ISA and threads, given
  * prepacked weights (as plans pass) or not (then batches of small maps pack them per call). */
 size_t fc_f32_conv2d_workspace_size(const fc_conv2d_shape *shape, int prepacked);
