@@ -183,11 +183,29 @@ static const CONV_GEMM_TRANSPOSED_CONFIG *CONV_FN(_choose_call_tile)(const fc_co
     return CONV_FN(_choose_transposed)(s, prepacked ? 0 : conv_pack_cost(s));
 }
 
+/* The tiles and staging of a call. */
+typedef struct {
+    const CONV_GEMM_TRANSPOSED_CONFIG *gemmt; /* transposed tiles, or NULL */
+    const CONV_GEMM_CONFIG *gemm;             /* else regular tiles */
+    int expanded;                             /* regular tiles over expanded staging */
+    size_t panel_rows, tile_width;            /* output channels and pixels of a tile */
+} CONV_FN(_tiles);
+
+/* The tiles of a call with weights prepacked for `packed_channels`-wide transposed tiles
+ * (0: for whatever the active ISA packs), or not prepacked. */
+static CONV_FN(_tiles) CONV_FN(_call_tiles)(const fc_conv2d_shape *s, int prepacked, size_t packed_channels) {
+    CONV_FN(_tiles) t = {CONV_FN(_choose_call_tile)(s, prepacked), NULL, 0, 0, 0};
+    if (prepacked && t.gemmt && packed_channels && t.gemmt->nr != packed_channels)
+        t.gemmt = NULL; /* packed for another ISA's tile */
+    if (!t.gemmt) t.gemm = CONV_FN(_choose_tile)(s, &t.expanded, NULL);
+    t.panel_rows = t.gemmt ? t.gemmt->nr : t.gemm->mr;
+    t.tile_width = t.gemmt ? t.gemmt->mr : t.gemm->nr;
+    return t;
+}
+
 int CONV_FN(_conv2d_method)(const fc_conv2d_shape *s, int prepacked) {
-    if (CONV_FN(_choose_call_tile)(s, prepacked)) return FC_CONV2D_TRANSPOSED;
-    int expanded;
-    CONV_FN(_choose_tile)(s, &expanded, NULL);
-    return expanded ? FC_CONV2D_EXPANDED : FC_CONV2D_REGULAR;
+    const CONV_FN(_tiles) t = CONV_FN(_call_tiles)(s, prepacked, 0);
+    return t.gemmt ? FC_CONV2D_TRANSPOSED : t.expanded ? FC_CONV2D_EXPANDED : FC_CONV2D_REGULAR;
 }
 
 /* Elements of weights packed for transposed tiles `nr` channels wide. */
@@ -220,27 +238,28 @@ void CONV_FN(_conv2d_pack_transposed)(const fc_conv2d_shape *s, size_t nr, const
 }
 
 size_t CONV_FN(_conv2d_workspace_size)(const fc_conv2d_shape *s, int prepacked) {
-    const CONV_GEMM_TRANSPOSED_CONFIG *gemmt = CONV_FN(_choose_call_tile)(s, prepacked);
-    int expanded = 0;
-    const CONV_GEMM_CONFIG *gemm = gemmt ? NULL : CONV_FN(_choose_tile)(s, &expanded, NULL);
-    const size_t panel_rows = gemmt ? gemmt->nr : gemm->mr, tile_width = gemmt ? gemmt->mr : gemm->nr;
+    const CONV_FN(_tiles) t = CONV_FN(_call_tiles)(s, prepacked, 0);
     const int threads = fc_max_threads();
     conv_layout l;
-    if (conv_layout_init(&l, s, panel_rows, tile_width, gemmt != NULL, expanded, sizeof(CONV_T), threads) != FC_OK)
+    if (conv_layout_init(&l, s, t.panel_rows, t.tile_width, t.gemmt != NULL, t.expanded, sizeof(CONV_T), threads) !=
+        FC_OK)
         return 0;
     const size_t k_size = conv_k_size(s);
     const size_t staged = l.staged ? s->in_channels * l.slots_h * l.slots_w * l.plane_size : 0;
-    const size_t last_panels = gemm && s->out_channels / s->groups % gemm->mr ? s->groups * gemm->mr * k_size : 0;
-    const size_t packing = gemmt && !prepacked ? CONV_FN(_packed_size)(s, gemmt->nr) : 0;
+    const size_t last_panels =
+        t.gemm && s->out_channels / s->groups % t.gemm->mr ? s->groups * t.gemm->mr * k_size : 0;
+    const size_t packing = t.gemmt && !prepacked ? CONV_FN(_packed_size)(s, t.gemmt->nr) : 0;
     conv_layout_free(&l);
-    return (staged + last_panels + packing + (size_t)threads * k_size * tile_width) * sizeof(CONV_T) +
+    return (staged + last_panels + packing + (size_t)threads * k_size * t.tile_width) * sizeof(CONV_T) +
            2 * k_size * sizeof(ptrdiff_t);
 }
 
 int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *weight, const CONV_T *packed,
                      size_t packed_channels, CONV_T *out, fc_output_layout layout, const CONV_EPILOGUE *ep) {
-    const CONV_GEMM_TRANSPOSED_CONFIG *gemmt = CONV_FN(_choose_call_tile)(s, packed != NULL);
-    if (packed && gemmt && gemmt->nr != packed_channels) gemmt = NULL; /* packed for another ISA's tile */
+    const CONV_FN(_tiles) tiles = CONV_FN(_call_tiles)(s, packed != NULL, packed_channels);
+    const CONV_GEMM_TRANSPOSED_CONFIG *gemmt = tiles.gemmt;
+    const CONV_GEMM_CONFIG *gemm = tiles.gemm;
+    const size_t panel_rows = tiles.panel_rows, tile_width = tiles.tile_width;
     CONV_T *packed_here = NULL;
     if (gemmt && !packed) {
         packed_here = fc_alloc(CONV_FN(_packed_size)(s, gemmt->nr) * sizeof(CONV_T));
@@ -248,17 +267,14 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
         CONV_FN(_conv2d_pack_transposed)(s, gemmt->nr, weight, packed_here);
         packed = packed_here;
     }
-    int expanded = 0;
-    const CONV_GEMM_CONFIG *gemm = gemmt ? NULL : CONV_FN(_choose_tile)(s, &expanded, NULL);
-    const size_t panel_rows = gemmt ? gemmt->nr : gemm->mr, tile_width = gemmt ? gemmt->mr : gemm->nr;
     const size_t groups = s->groups, cin_g = s->in_channels / groups, cout_g = s->out_channels / groups;
     const size_t k_size = cin_g * s->kernel_height * s->kernel_width;
     const size_t in_plane = s->in_height * s->in_width, pixels = s->out_height * s->out_width;
     const size_t x_length = s->batch * s->in_channels * in_plane;
     const size_t panels = (cout_g + panel_rows - 1) / panel_rows;
     conv_layout l;
-    if (conv_layout_init(&l, s, panel_rows, tile_width, gemmt != NULL, expanded, sizeof(CONV_T), fc_max_threads()) !=
-        FC_OK) {
+    if (conv_layout_init(&l, s, panel_rows, tile_width, gemmt != NULL, tiles.expanded, sizeof(CONV_T),
+                         fc_max_threads()) != FC_OK) {
         free(packed_here);
         return FC_ENOMEM;
     }
