@@ -164,6 +164,29 @@ def test_plan_transposed_tiles(isa, case, dtype):
         assert fastconv._ext.conv2d_transposed_channels(geometry.c_shape(), "float32") > 0
 
 
+# Transposed tiles skip the kernel rows that read padding only: rows near the top and
+# bottom edges, whole rows of padding, dilated and strided taps, non-square kernels.
+PADDING_ROW_CASES = [
+    # (batch, cin, cout, h, w, kernel, padding, stride, dilation)
+    (1, 64, 40, 7, 7, (3, 3), ((3, 1), (1, 1)), 1, 1),
+    (2, 32, 64, 9, 7, (5, 3), ((2, 4), (1, 1)), (2, 1), (2, 1)),
+    (1, 48, 64, 14, 14, (3, 1), ((3, 3), (0, 0)), 1, (3, 1)),
+    (1, 40, 64, 6, 7, (2, 3), ((0, 5), (1, 1)), 1, 1),
+]
+
+
+@pytest.mark.parametrize("case", PADDING_ROW_CASES, ids=lambda c: "x".join(map(str, c[:5])))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_plan_transposed_tiles_skip_padding_rows(isa, case, dtype):
+    n, cin, cout, h, w, kernel, padding, stride, dilation = case
+    x, wt, b = make((n, cin, h, w), dtype), make((cout, cin) + kernel, dtype, seed=1), make(cout, dtype, seed=2)
+    plan = fastconv.Conv2d(wt, b, stride=stride, padding=padding, dilation=dilation, activation="relu")
+    expected = reference.conv2d(x, wt, b, stride, padding, dilation, activation="relu")
+    assert_close(plan(x), expected, dtype)
+    if isa == "avx512":  # the path under test is taken
+        assert fastconv._ext.conv2d_method(plan.geometry(x.shape).c_shape(), "float32", True) == "transposed"
+
+
 @pytest.mark.parametrize("case", TRANSPOSED_SHAPES, ids=lambda c: "x".join(map(str, c[1:5])))
 def test_functional_call_packs_for_transposed_tiles_on_batches(isa, case):
     """Batches of small maps amortize packing the weights inside a plain conv2d call."""

@@ -93,12 +93,17 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
         if (band->gemmt) {
             const CONV_T *w = band->packed + i * k_size * rows_per_panel;
             const CONV_T *residual = ep.residual;
+            const size_t k_per_row = k_size / s->kernel_height; /* k = (kh, c, kw) */
             for (size_t t = t0; t < t1; t++) {
                 const size_t ow0 = t % l->segments * l->tile_width, oh = band->oh0 + t / l->segments;
                 const size_t tile_pixels = s->out_width - ow0 < l->tile_width ? s->out_width - ow0 : l->tile_width;
+                size_t kh0, kh1;
+                conv_row_taps(s, oh, &kh0, &kh1);
+                const size_t k0 = kh0 * k_per_row;
                 if (residual) ep.residual = residual + oh * s->out_width + ow0;
-                band->gemmt->ukernel(tile_pixels, rows, k_size, copy ? copy : band->b + CONV_FN(_tile_start)(band, t),
-                                     offsets, w, out_rows + oh * s->out_width + ow0, ocs, &ep);
+                band->gemmt->ukernel(tile_pixels, rows, (kh1 - kh0) * k_per_row,
+                                     copy ? copy : band->b + CONV_FN(_tile_start)(band, t), offsets + k0,
+                                     w + k0 * rows_per_panel, out_rows + oh * s->out_width + ow0, ocs, &ep);
             }
         } else {
             const CONV_T *a =
@@ -214,8 +219,8 @@ static size_t CONV_FN(_packed_size)(const fc_conv2d_shape *s, size_t nr) {
 }
 
 void CONV_FN(_conv2d_pack_transposed)(const fc_conv2d_shape *s, size_t nr, const CONV_T *weight, CONV_T *packed) {
-    const size_t cout_g = s->out_channels / s->groups;
-    const size_t k_size = conv_k_size(s);
+    const size_t cout_g = s->out_channels / s->groups, cin_g = s->in_channels / s->groups;
+    const size_t kh = s->kernel_height, kw = s->kernel_width, k_size = conv_k_size(s);
     const size_t panels = (cout_g + nr - 1) / nr;
 #pragma omp parallel for schedule(static) if (s->out_channels * k_size > CONV_PACK_PARALLEL_ELEMENTS)
     for (size_t gp = 0; gp < s->groups * panels; gp++) {
@@ -224,15 +229,20 @@ void CONV_FN(_conv2d_pack_transposed)(const fc_conv2d_shape *s, size_t nr, const
         const size_t rows = cout_g - m0 < nr ? cout_g - m0 : nr;
         const CONV_T *w = weight + (g * cout_g + m0) * k_size;
         /* Groups of CONV_PACK_ROWS weight rows, read side by side (few enough streams for
-         * the prefetcher), each k writing a short contiguous run of the output row. */
+         * the prefetcher), each k writing a short contiguous run of the output row. Packed
+         * rows go kernel row first, k = (kh, c, kw), so that a tile skips the kernel rows
+         * that read padding by a range of k. */
         for (size_t c0 = 0; c0 < nr; c0 += CONV_PACK_ROWS) {
             const size_t c1 = c0 + CONV_PACK_ROWS < rows ? c0 + CONV_PACK_ROWS : rows;
-            for (size_t k = 0; k < k_size; k++) {
-                CONV_T *out = panel + k * nr;
-                size_t c = c0;
-                for (; c < c1; c++) out[c] = w[c * k_size + k];
-                for (; c < c0 + CONV_PACK_ROWS && c < nr; c++) out[c] = 0;
-            }
+            CONV_T *out = panel;
+            for (size_t i = 0; i < kh; i++)
+                for (size_t ci = 0; ci < cin_g; ci++)
+                    for (size_t j = 0; j < kw; j++, out += nr) {
+                        const CONV_T *src = w + (ci * kh + i) * kw + j;
+                        size_t c = c0;
+                        for (; c < c1; c++) out[c] = src[c * k_size];
+                        for (; c < c0 + CONV_PACK_ROWS && c < nr; c++) out[c] = 0;
+                    }
         }
     }
 }

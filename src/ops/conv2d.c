@@ -101,17 +101,33 @@ static size_t conv_row_width(const fc_conv2d_shape *s, int expanded) {
     return conv_needs_staging(s) ? conv_staged_row_width(s) : s->in_width;
 }
 
+/* The kernel rows [*first, *last) whose taps read inside the input for output row oh (the
+ * others read padding only): a transposed tile, one row of pixels, skips the rest of its k. */
+static void conv_row_taps(const fc_conv2d_shape *s, size_t oh, size_t *first, size_t *last) {
+    const ptrdiff_t top = (ptrdiff_t)(oh * s->stride_height) - (ptrdiff_t)s->pad_top; /* input row of tap 0 */
+    const ptrdiff_t dh = (ptrdiff_t)s->dilation_height, h = (ptrdiff_t)s->in_height;
+    const ptrdiff_t lo = top >= 0 ? 0 : (-top + dh - 1) / dh, hi = top >= h ? 0 : (h - top + dh - 1) / dh;
+    *last = hi < (ptrdiff_t)s->kernel_height ? (size_t)hi : s->kernel_height;
+    *first = lo < (ptrdiff_t)*last ? (size_t)lo : *last;
+}
+
 /* Relative cost of a tile shape on this layer: the tile elements it computes, kept or
  * dropped (rounding of output channels and pixels), over the fraction of time its k loop
  * runs rather than its epilogue; the tile that costs least wins. A regular MR x NR tile
  * runs over wide pixels (plus, when `expanded`, the extra staging that costs); a transposed
- * one (MR pixels x NR channels) over each row's real pixels, with a dearer transposed store. */
+ * one (MR pixels x NR channels) over each row's real pixels and the kernel rows that do not
+ * read padding only, with a dearer transposed store. */
 static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, int transposed, int expanded) {
     const size_t cout_g = s->out_channels / s->groups;
     const double k_size = (double)conv_k_size(s);
-    if (transposed) {
-        const double pixels = (double)(s->out_height * ((s->out_width + mr - 1) / mr * mr));
-        return pixels * (double)((cout_g + nr - 1) / nr * nr) * (k_size + CONV_TRANSPOSED_STORE_COST) / k_size;
+    if (transposed) { /* row by row: each skips the kernel rows that read padding only */
+        double steps = 0;
+        for (size_t oh = 0; oh < s->out_height; oh++) {
+            size_t first, last;
+            conv_row_taps(s, oh, &first, &last);
+            steps += (double)(last - first) * k_size / (double)s->kernel_height + CONV_TRANSPOSED_STORE_COST;
+        }
+        return (double)((s->out_width + mr - 1) / mr * mr) * (double)((cout_g + nr - 1) / nr * nr) * steps / k_size;
     }
     const size_t wide = s->out_height * conv_row_width(s, expanded);
     const double tiles = (double)((cout_g + mr - 1) / mr * mr) * (double)((wide + nr - 1) / nr * nr) *
@@ -215,16 +231,19 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
     return FC_OK;
 }
 
-/* Offset of B row k = (c, kh, kw) in the B source of one group. */
+/* Offset in the B source of one group of B row k: k = (c, kh, kw) for regular tiles, as the
+ * weights are stored; k = (kh, c, kw) for transposed tiles, as their weights are packed. */
 static void conv_tap_offsets(const fc_conv2d_shape *s, const conv_layout *l, ptrdiff_t *offsets) {
-    const size_t cin_g = s->in_channels / s->groups;
+    const size_t cin_g = s->in_channels / s->groups, kh = s->kernel_height, kw = s->kernel_width;
     for (size_t c = 0; c < cin_g; c++)
-        for (size_t i = 0; i < s->kernel_height; i++)
-            for (size_t j = 0; j < s->kernel_width; j++) {
+        for (size_t i = 0; i < kh; i++)
+            for (size_t j = 0; j < kw; j++) {
                 const size_t plane = (c * l->slots_h + l->tap_slot_h[i]) * l->slots_w + l->tap_slot_w[j];
-                *offsets++ = (ptrdiff_t)(plane * l->plane_size + l->tap_row[i] * l->row_width + l->tap_col[j]);
+                const size_t k = l->segments ? (i * cin_g + c) * kw + j : (c * kh + i) * kw + j;
+                offsets[k] = (ptrdiff_t)(plane * l->plane_size + l->tap_row[i] * l->row_width + l->tap_col[j]);
             }
 }
+
 
 /* The output columns of the tile starting at wide pixel q0 of a band starting at row oh0. */
 static size_t conv_tile_runs(const fc_conv2d_shape *s, const conv_layout *l, size_t oh0, size_t band_pixels,
