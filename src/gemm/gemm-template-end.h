@@ -3,6 +3,8 @@
 #undef GEMM_VL
 #undef GEMM_NV
 #undef GEMM_VEC
+#undef GEMM_IVEC
+#undef GEMM_INT
 #undef GEMM_PASTE
 #undef GEMM_PASTE_
 #undef GEMM_T

@@ -9,6 +9,73 @@
  * transposed: channel c's MR pixels are contiguous in its output plane. */
 #include "gemm/gemm-template-begin.h"
 
+/* Lane-wise choice between vectors: mask from a vector comparison (all ones or zero). */
+#define GEMM_SELECT(mask, a, b) \
+    ((GEMM_VEC)(((GEMM_IVEC)(a) & (mask)) | ((GEMM_IVEC)(b) & ~(mask))))
+/* Lanes [first, first + n) of a vector from / to p[0, n): the ISA's masked load and store,
+ * lane by lane where it has none. */
+#ifndef GEMM_LOAD_LANES
+#define GEMM_LOAD_LANES(p, first, n) GEMM_PASTE(GEMM_NAME, _load_lanes)(p, first, n)
+static inline GEMM_VEC GEMM_PASTE(GEMM_NAME, _load_lanes)(const GEMM_T *p, size_t first, size_t n) {
+    GEMM_VEC v = {0};
+    for (size_t i = 0; i < n; i++) v[first + i] = p[i];
+    return v;
+}
+#define GEMM_STORE_LANES(p, v, first, n) GEMM_PASTE(GEMM_NAME, _store_lanes)(p, v, first, n)
+static inline void GEMM_PASTE(GEMM_NAME, _store_lanes)(GEMM_T *p, GEMM_VEC v, size_t first, size_t n) {
+    for (size_t i = 0; i < n; i++) p[i] = v[first + i];
+}
+#endif
+
+/* The tile is stored through VL x VL blocks transposed in registers. A block holds VL / SLOT
+ * channel vectors of SLOT pixels each: SLOT is VL, or for tiles of fewer pixels the power
+ * of two that holds them, so that small tiles share a transpose among several vectors. */
+#define GEMM_SLOT                                                                                                   \
+    (GEMM_MR >= GEMM_VL ? GEMM_VL                                                                                  \
+                        : GEMM_MR <= 1 ? 1 : GEMM_MR <= 2 ? 2 : GEMM_MR <= 4 ? 4 : GEMM_MR <= 8 ? 8 : 16)
+#define GEMM_GROUPS (GEMM_VL / GEMM_SLOT)
+_Static_assert(GEMM_NV % GEMM_GROUPS == 0, "a block's channel vectors come from one tile");
+
+static inline GEMM_IVEC GEMM_PASTE(GEMM_NAME, _lane_numbers)(void) {
+    static const GEMM_INT numbers[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    GEMM_IVEC lane;
+    memcpy(&lane, numbers, sizeof(lane));
+    return lane;
+}
+
+/* Transposes a VL x VL block held as VL vectors (lane j of rows[i] <-> lane i of rows[j]) by
+ * swapping, for each bit b, bit b of the row with bit b of the lane: log2(VL) rounds of
+ * two-vector shuffles on constant patterns. */
+static inline void GEMM_PASTE(GEMM_NAME, _transpose)(GEMM_VEC *rows) {
+    const GEMM_IVEC lane = GEMM_PASTE(GEMM_NAME, _lane_numbers)();
+#pragma GCC unroll 8
+    for (size_t b = 1; b < GEMM_VL; b *= 2) {
+        /* Lane e of the pair's new first row keeps its own lane e, or takes lane e - b of
+         * the second row (index VL + e - b) where bit b of e is set; the new second row
+         * takes lane e + b of the first, or keeps its own. */
+        const GEMM_IVEC high = (lane & (GEMM_INT)b) != 0;
+        const GEMM_IVEC keep = lane + (high & (GEMM_INT)(GEMM_VL - b)), take = keep + (GEMM_INT)b;
+#pragma GCC unroll 64
+        for (size_t i = 0; i < GEMM_VL; i++)
+            if (!(i & b)) {
+                const GEMM_VEC x = rows[i], y = rows[i + b];
+                rows[i] = __builtin_shuffle(x, y, keep);
+                rows[i + b] = __builtin_shuffle(x, y, take);
+            }
+    }
+}
+
+/* Per-channel values for a transposed block's vector: slot g gets values[c + g * VL]
+ * (zero past nc). */
+static inline GEMM_VEC GEMM_PASTE(GEMM_NAME, _per_channel)(const GEMM_T *values, size_t c, size_t nc,
+                                                           GEMM_IVEC slot) {
+    if (GEMM_GROUPS == 1) return (GEMM_VEC){0} + values[c];
+    GEMM_VEC v = {0};
+    for (size_t g = 0; g < GEMM_GROUPS && c + g * GEMM_VL < nc; g++)
+        v = GEMM_SELECT(slot == (GEMM_INT)g, (GEMM_VEC){0} + values[c + g * GEMM_VL], v);
+    return v;
+}
+
 void GEMM_NAME(size_t mr, size_t nc, size_t kc, const GEMM_T *restrict a, const ptrdiff_t *restrict a_offsets,
                const GEMM_T *restrict w, GEMM_T *restrict out, size_t out_channel_stride, const GEMM_EPILOGUE *ep) {
     GEMM_VEC acc[GEMM_MR][GEMM_NV];
@@ -31,28 +98,44 @@ void GEMM_NAME(size_t mr, size_t nc, size_t kc, const GEMM_T *restrict a, const 
         w += GEMM_NR;
     }
 
-    /* Epilogue on the spilled tile, vectorized along channels (row i holds NR channels),
-     * then the transposed store. */
-    GEMM_T tile[GEMM_MR][GEMM_NR] __attribute__((aligned(64)));
-    memcpy(tile, acc, sizeof(tile));
-    if (ep) {
-        for (size_t i = 0; i < mr; i++) {
-            GEMM_T *restrict row = tile[i];
-            if (ep->scale)
-                for (size_t c = 0; c < nc; c++) row[c] *= ep->scale[c];
-            if (ep->bias)
-                for (size_t c = 0; c < nc; c++) row[c] += ep->bias[c];
-            if (ep->residual)
-                for (size_t c = 0; c < nc; c++) row[c] += ep->residual[c * ep->residual_row_stride + i];
-            if (ep->slope)
-                for (size_t c = 0; c < nc; c++) row[c] = row[c] < 0 ? row[c] * ep->slope[c] : row[c];
-            const GEMM_T lo = ep->min, hi = ep->max;
-            for (size_t c = 0; c < GEMM_NR; c++) row[c] = row[c] < lo ? lo : row[c];
-            for (size_t c = 0; c < GEMM_NR; c++) row[c] = row[c] > hi ? hi : row[c];
+    /* Epilogue and store by transposed blocks, so that a channel's pixels take one vector
+     * (partial past mr) through the epilogue and one store. */
+    const GEMM_T inf = (GEMM_T)__builtin_inf();
+    const GEMM_VEC zero = {0}, lo = zero + (ep ? ep->min : -inf), hi = zero + (ep ? ep->max : inf);
+    const GEMM_IVEC slot = GEMM_PASTE(GEMM_NAME, _lane_numbers)() / GEMM_SLOT;
+#pragma GCC unroll 64
+    for (size_t v = 0; v < GEMM_NV; v += GEMM_GROUPS)
+#pragma GCC unroll 64
+        for (size_t p0 = 0; p0 < GEMM_MR && p0 < mr; p0 += GEMM_SLOT) {
+            const size_t n = mr - p0 < GEMM_SLOT ? mr - p0 : GEMM_SLOT;
+            GEMM_VEC block[GEMM_VL]; /* row g * SLOT + q: pixel p0 + q of channel vector v + g */
+#pragma GCC unroll 64
+            for (size_t r = 0; r < GEMM_VL; r++)
+                block[r] = p0 + r % GEMM_SLOT < GEMM_MR ? acc[p0 + r % GEMM_SLOT][v + r / GEMM_SLOT] : zero;
+            GEMM_PASTE(GEMM_NAME, _transpose)(block); /* slot g of block[j]: channel (v + g) * VL + j */
+            for (size_t j = 0, c = v * GEMM_VL; j < GEMM_VL && c < nc; j++, c++) {
+                GEMM_VEC y = block[j];
+                if (ep) {
+                    if (ep->scale) y *= GEMM_PASTE(GEMM_NAME, _per_channel)(ep->scale, c, nc, slot);
+                    if (ep->bias) y += GEMM_PASTE(GEMM_NAME, _per_channel)(ep->bias, c, nc, slot);
+                    if (ep->residual)
+                        for (size_t g = 0; g < GEMM_GROUPS && c + g * GEMM_VL < nc; g++)
+                            y += GEMM_LOAD_LANES(ep->residual + (c + g * GEMM_VL) * ep->residual_row_stride + p0,
+                                                 g * GEMM_SLOT, n);
+                    if (ep->slope)
+                        y = GEMM_SELECT(y < zero, y * GEMM_PASTE(GEMM_NAME, _per_channel)(ep->slope, c, nc, slot), y);
+                    y = GEMM_SELECT(y < lo, lo, y); /* a NaN y compares false: kept */
+                    y = GEMM_SELECT(y > hi, hi, y);
+                }
+                for (size_t g = 0; g < GEMM_GROUPS && c + g * GEMM_VL < nc; g++)
+                    GEMM_STORE_LANES(out + (c + g * GEMM_VL) * out_channel_stride + p0, y, g * GEMM_SLOT, n);
+            }
         }
-    }
-    for (size_t c = 0; c < nc; c++)
-        for (size_t i = 0; i < mr; i++) out[c * out_channel_stride + i] = tile[i][c];
 }
 
+#undef GEMM_SELECT
+#undef GEMM_LOAD_LANES
+#undef GEMM_STORE_LANES
+#undef GEMM_SLOT
+#undef GEMM_GROUPS
 #include "gemm/gemm-template-end.h"

@@ -42,8 +42,21 @@
 #define GEMM_EPILOGUE fc_f64_epilogue
 #include "gemm/gemm-template.h"
 
-/* Transposed tiles (pixels x channels): see gemm-transposed-template.h. */
+/* Transposed tiles (pixels x channels): see gemm-transposed-template.h. Lanes [first,
+ * first + n) move by masked loads and stores (the masked-off lanes are never touched). */
+#define GEMM_LANES(first, n) (((1u << (n)) - 1) << (first))
+#define GEMM_LOAD_LANES_PS(p, first, n) \
+    ((GEMM_VEC)_mm512_maskz_loadu_ps((__mmask16)GEMM_LANES(first, n), (p) - (first)))
+#define GEMM_STORE_LANES_PS(p, v, first, n) \
+    _mm512_mask_storeu_ps((p) - (first), (__mmask16)GEMM_LANES(first, n), (__m512)(v))
+#define GEMM_LOAD_LANES_PD(p, first, n) \
+    ((GEMM_VEC)_mm512_maskz_loadu_pd((__mmask8)GEMM_LANES(first, n), (p) - (first)))
+#define GEMM_STORE_LANES_PD(p, v, first, n) \
+    _mm512_mask_storeu_pd((p) - (first), (__mmask8)GEMM_LANES(first, n), (__m512d)(v))
+
 #define GEMM_T float
+#define GEMM_LOAD_LANES GEMM_LOAD_LANES_PS
+#define GEMM_STORE_LANES GEMM_STORE_LANES_PS
 #define GEMM_MR 14
 #define GEMM_NR 32
 #define GEMM_NAME fc_f32_gemm_transposed_ukernel_14x32__avx512f
@@ -51,6 +64,8 @@
 #include "gemm/gemm-transposed-template.h"
 
 #define GEMM_T double
+#define GEMM_LOAD_LANES GEMM_LOAD_LANES_PD
+#define GEMM_STORE_LANES GEMM_STORE_LANES_PD
 #define GEMM_MR 14
 #define GEMM_NR 16
 #define GEMM_NAME fc_f64_gemm_transposed_ukernel_14x16__avx512f
@@ -58,6 +73,8 @@
 #include "gemm/gemm-transposed-template.h"
 
 #define GEMM_T float
+#define GEMM_LOAD_LANES GEMM_LOAD_LANES_PS
+#define GEMM_STORE_LANES GEMM_STORE_LANES_PS
 #define GEMM_MR 7
 #define GEMM_NR 64
 #define GEMM_NAME fc_f32_gemm_transposed_ukernel_7x64__avx512f
@@ -65,6 +82,8 @@
 #include "gemm/gemm-transposed-template.h"
 
 #define GEMM_T double
+#define GEMM_LOAD_LANES GEMM_LOAD_LANES_PD
+#define GEMM_STORE_LANES GEMM_STORE_LANES_PD
 #define GEMM_MR 7
 #define GEMM_NR 32
 #define GEMM_NAME fc_f64_gemm_transposed_ukernel_7x32__avx512f

@@ -34,9 +34,10 @@
 /* A tile must save this fraction of the default's work to be chosen over it. */
 #define CONV_TILE_MARGIN 0.03
 /* Epilogue cost of a tile in k steps (measured: a regular tile's register store is nearly
- * free, a transposed tile's scalar store costs about 20 k steps). */
+ * free; a transposed tile's store, through in-register transposes and masked stores into
+ * as many planes as it has channels, costs about 14 k steps). */
 #define CONV_STORE_COST 4.0
-#define CONV_TRANSPOSED_STORE_COST 20.0
+#define CONV_TRANSPOSED_STORE_COST 14.0
 /* Staging one element costs about this many multiply-adds (~0.3 ns against ~0.01 ns). */
 #define CONV_STAGE_COST 32.0
 /* Packing one weight for transposed tiles costs about this many pixels' worth of its
