@@ -165,13 +165,18 @@ def test_plan_transposed_tiles(isa, case, dtype):
 
 
 # Transposed tiles skip the kernel rows that read padding only: rows near the top and
-# bottom edges, whole rows of padding, dilated and strided taps, non-square kernels.
+# bottom edges, whole rows of padding, dilated and strided taps, non-square kernels; one
+# row at a time, or across rows where rows hold no dropped columns.
 PADDING_ROW_CASES = [
     # (batch, cin, cout, h, w, kernel, padding, stride, dilation)
     (1, 64, 40, 7, 7, (3, 3), ((3, 1), (1, 1)), 1, 1),
     (2, 32, 64, 9, 7, (5, 3), ((2, 4), (1, 1)), (2, 1), (2, 1)),
     (1, 48, 64, 14, 14, (3, 1), ((3, 3), (0, 0)), 1, (3, 1)),
     (1, 40, 64, 6, 7, (2, 3), ((0, 5), (1, 1)), 1, 1),
+    # rows without dropped columns: tiles run across rows, skipping what no row of theirs reads
+    (1, 64, 64, 17, 17, (7, 1), ((3, 3), (0, 0)), 1, 1),
+    (2, 48, 96, 9, 9, (5, 1), ((4, 1), (0, 0)), (1, 1), (2, 1)),
+    (1, 96, 64, 14, 14, (1, 1), 0, 2, 1),
 ]
 
 

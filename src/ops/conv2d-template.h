@@ -95,15 +95,27 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
             const CONV_T *residual = ep.residual;
             const size_t k_per_row = k_size / s->kernel_height; /* k = (kh, c, kw) */
             for (size_t t = t0; t < t1; t++) {
-                const size_t ow0 = t % l->segments * l->tile_width, oh = band->oh0 + t / l->segments;
-                const size_t tile_pixels = s->out_width - ow0 < l->tile_width ? s->out_width - ow0 : l->tile_width;
-                size_t kh0, kh1;
-                conv_row_taps(s, oh, &kh0, &kh1);
-                const size_t k0 = kh0 * k_per_row;
-                if (residual) ep.residual = residual + oh * s->out_width + ow0;
+                /* The tile's first pixel p of the band, its pixel count, and the output rows it spans. */
+                size_t p, tile_pixels;
+                if (l->segments) {
+                    const size_t ow0 = t % l->segments * l->tile_width;
+                    p = t / l->segments * s->out_width + ow0;
+                    tile_pixels = s->out_width - ow0 < l->tile_width ? s->out_width - ow0 : l->tile_width;
+                } else {
+                    p = t * l->tile_width;
+                    tile_pixels = band->band_pixels - p < l->tile_width ? band->band_pixels - p : l->tile_width;
+                }
+                const size_t oh_first = band->oh0 + p / s->out_width;
+                const size_t oh_last = band->oh0 + (p + tile_pixels - 1) / s->out_width;
+                /* Kernel rows that read padding only for every row of the tile are skipped. */
+                size_t kh0, kh1, unused;
+                conv_row_taps(s, oh_last, &kh0, &unused);
+                conv_row_taps(s, oh_first, &unused, &kh1);
+                const size_t k0 = kh0 * k_per_row, at = band->oh0 * s->out_width + p;
+                if (residual) ep.residual = residual + at;
                 band->gemmt->ukernel(tile_pixels, rows, (kh1 - kh0) * k_per_row,
                                      copy ? copy : band->b + CONV_FN(_tile_start)(band, t), offsets + k0,
-                                     w + k0 * rows_per_panel, out_rows + oh * s->out_width + ow0, ocs, &ep);
+                                     w + k0 * rows_per_panel, out_rows + at, ocs, &ep);
             }
         } else {
             const CONV_T *a =

@@ -62,7 +62,8 @@ typedef struct {
     size_t plane_size;     /* elements between planes of the B source */
     size_t panel_rows;     /* output channels per weight panel */
     size_t tile_width;     /* wide pixels a tile spans: NR, or MR for transposed tiles */
-    size_t segments;       /* transposed tiles per output row (0: regular tiles over the wide band) */
+    int transposed;        /* tiles of pixels x output channels, over weights packed for them */
+    size_t segments;       /* transposed tiles per output row (0: tiles run over the wide band) */
     size_t tiles_per_block;
     size_t panel_chunks;   /* weight panels are split evenly (sizes differ by at most one) into this many tasks */
     size_t *tap_slot_h, *tap_row; /* per kh: phase slot and staged row offset */
@@ -112,6 +113,14 @@ static void conv_row_taps(const fc_conv2d_shape *s, size_t oh, size_t *first, si
     *first = lo < (ptrdiff_t)*last ? (size_t)lo : *last;
 }
 
+/* Transposed tiles of mr pixels run over a band's pixels regardless of rows where rows hold
+ * no dropped columns (so that consecutive pixels are consecutive in B and in the output)
+ * and a row is not a whole number of tiles; else one row at a time, which lets each skip
+ * exactly the kernel rows that read padding. */
+static int conv_transposed_continuous(const fc_conv2d_shape *s, size_t mr) {
+    return conv_row_width(s, 0) == s->out_width && s->out_width % mr != 0;
+}
+
 /* Relative cost of a tile shape on this layer: the tile elements it computes, kept or
  * dropped (rounding of output channels and pixels), over the fraction of time its k loop
  * runs rather than its epilogue; the tile that costs least wins. A regular MR x NR tile
@@ -121,14 +130,18 @@ static void conv_row_taps(const fc_conv2d_shape *s, size_t oh, size_t *first, si
 static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, int transposed, int expanded) {
     const size_t cout_g = s->out_channels / s->groups;
     const double k_size = (double)conv_k_size(s);
-    if (transposed) { /* row by row: each skips the kernel rows that read padding only */
+    if (transposed) { /* k steps per pixel: each row skips the kernel rows that read padding only */
         double steps = 0;
         for (size_t oh = 0; oh < s->out_height; oh++) {
             size_t first, last;
             conv_row_taps(s, oh, &first, &last);
-            steps += (double)(last - first) * k_size / (double)s->kernel_height + CONV_TRANSPOSED_STORE_COST;
+            steps += (double)(last - first) * k_size / (double)s->kernel_height;
         }
-        return (double)((s->out_width + mr - 1) / mr * mr) * (double)((cout_g + nr - 1) / nr * nr) * steps / k_size;
+        const size_t pixels = s->out_height * s->out_width;
+        const size_t tiles = conv_transposed_continuous(s, mr) ? (pixels + mr - 1) / mr
+                                                               : s->out_height * ((s->out_width + mr - 1) / mr);
+        return (double)(tiles * mr) * (double)((cout_g + nr - 1) / nr * nr) *
+               (steps / (double)s->out_height + CONV_TRANSPOSED_STORE_COST) / k_size;
     }
     const size_t wide = s->out_height * conv_row_width(s, expanded);
     const double tiles = (double)((cout_g + mr - 1) / mr * mr) * (double)((wide + nr - 1) / nr * nr) *
@@ -216,7 +229,8 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
 
     l->panel_rows = panel_rows;
     l->tile_width = tile_width;
-    l->segments = transposed ? (s->out_width + tile_width - 1) / tile_width : 0;
+    l->transposed = transposed;
+    l->segments = transposed && !conv_transposed_continuous(s, tile_width) ? (s->out_width + tile_width - 1) / tile_width : 0;
     const size_t planes = cin_g * l->slots_h * l->slots_w;
     const size_t block_elems = CONV_BLOCK_BYTES / elem_size / planes;
     const size_t reach = reach_h * l->row_width + reach_w;
@@ -240,7 +254,7 @@ static void conv_tap_offsets(const fc_conv2d_shape *s, const conv_layout *l, ptr
         for (size_t i = 0; i < kh; i++)
             for (size_t j = 0; j < kw; j++) {
                 const size_t plane = (c * l->slots_h + l->tap_slot_h[i]) * l->slots_w + l->tap_slot_w[j];
-                const size_t k = l->segments ? (i * cin_g + c) * kw + j : (c * kh + i) * kw + j;
+                const size_t k = l->transposed ? (i * cin_g + c) * kw + j : (c * kh + i) * kw + j;
                 offsets[k] = (ptrdiff_t)(plane * l->plane_size + l->tap_row[i] * l->row_width + l->tap_col[j]);
             }
 }
