@@ -12,8 +12,9 @@
  * are copied into a scratch tile first. On narrow maps, where dropped columns waste much of
  * a tile, each tap column can instead be staged as a plane of its own ("expanded": rows
  * hold just the OW real columns), at the price of KW copies of the input. Plans (and calls
- * on batches of small maps) may run "transposed" tiles instead: MR pixels of one row x NR
- * output channels, over weights packed for them. */
+ * whose work pays for packing) may run "transposed" tiles instead: MR pixels (of one row, or
+ * across rows where rows hold no dropped columns) x NR output channels, over weights packed
+ * kernel row first, so that a tile skips the kernel rows that read padding only. */
 #include "ops/conv2d.h"
 
 #include <stdint.h>
