@@ -6,7 +6,7 @@
  *
  * Each k step loads NR / VL vectors of packed weights (w: kc rows of NR channels) and
  * broadcasts MR consecutive pixels of B row k (at a + a_offsets[k]). The tile is stored
- * transposed: channel c's MR pixels are contiguous in its output plane. */
+ * transposed: each run of channel c's pixels is contiguous in its output plane. */
 #include "gemm/gemm-template-begin.h"
 
 /* Lane-wise choice between vectors: mask from a vector comparison (all ones or zero). */
@@ -76,8 +76,67 @@ static inline GEMM_VEC GEMM_PASTE(GEMM_NAME, _per_channel)(const GEMM_T *values,
     return v;
 }
 
+/* The part of a run that falls in the block of n pixels from p0: its length (0: none), its
+ * first element's offset in a channel's plane and its lane in slot g of the block. A run
+ * of the `whole` tile covers the block. */
+static inline size_t GEMM_PASTE(GEMM_NAME, _clip)(const fc_tile_run *run, int whole, size_t p0, size_t n, size_t g,
+                                                  size_t *offset, size_t *lane) {
+    const size_t first = whole || run->column < p0 ? p0 : run->column;
+    const size_t end = whole || run->column + run->length > p0 + n ? p0 + n : run->column + run->length;
+    *offset = run->offset + (first - run->column);
+    *lane = g * GEMM_SLOT + (first - p0);
+    return first < end ? end - first : 0;
+}
+
+/* Epilogue and store of the accumulated tile by transposed blocks, so that a channel's pixels
+ * take one vector through the epilogue and one masked store per run; inlined twice, for a
+ * tile stored whole as one run (the common case: no clipping of runs to blocks) or not. */
+static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _store)(
+    GEMM_VEC acc[GEMM_MR][GEMM_NV], size_t mr, size_t nc, GEMM_T *restrict out, size_t out_channel_stride,
+    const fc_tile_run *restrict runs, size_t run_count, const GEMM_EPILOGUE *ep, const int whole) {
+    const GEMM_T inf = (GEMM_T)__builtin_inf();
+    const GEMM_VEC zero = {0}, lo = zero + (ep ? ep->min : -inf), hi = zero + (ep ? ep->max : inf);
+    const GEMM_IVEC slot = GEMM_PASTE(GEMM_NAME, _lane_numbers)() / GEMM_SLOT;
+    const size_t runs_used = whole ? 1 : run_count;
+#pragma GCC unroll 64
+    for (size_t v = 0; v < GEMM_NV; v += GEMM_GROUPS)
+#pragma GCC unroll 64
+        for (size_t p0 = 0; p0 < GEMM_MR && p0 < mr; p0 += GEMM_SLOT) {
+            const size_t n = mr - p0 < GEMM_SLOT ? mr - p0 : GEMM_SLOT;
+            GEMM_VEC block[GEMM_VL]; /* row g * SLOT + q: pixel p0 + q of channel vector v + g */
+#pragma GCC unroll 64
+            for (size_t r = 0; r < GEMM_VL; r++)
+                block[r] = p0 + r % GEMM_SLOT < GEMM_MR ? acc[p0 + r % GEMM_SLOT][v + r / GEMM_SLOT] : zero;
+            GEMM_PASTE(GEMM_NAME, _transpose)(block); /* slot g of block[j]: channel (v + g) * VL + j */
+            for (size_t j = 0, c = v * GEMM_VL; j < GEMM_VL && c < nc; j++, c++) {
+                GEMM_VEC y = block[j];
+                size_t offset, lane, count;
+                if (ep) {
+                    if (ep->scale) y *= GEMM_PASTE(GEMM_NAME, _per_channel)(ep->scale, c, nc, slot);
+                    if (ep->bias) y += GEMM_PASTE(GEMM_NAME, _per_channel)(ep->bias, c, nc, slot);
+                    if (ep->residual)
+                        for (size_t g = 0; g < GEMM_GROUPS && c + g * GEMM_VL < nc; g++)
+                            for (size_t r = 0; r < runs_used; r++)
+                                if ((count = GEMM_PASTE(GEMM_NAME, _clip)(runs + r, whole, p0, n, g, &offset, &lane)))
+                                    y += GEMM_LOAD_LANES(
+                                        ep->residual + (c + g * GEMM_VL) * ep->residual_row_stride + offset, lane,
+                                        count);
+                    if (ep->slope)
+                        y = GEMM_SELECT(y < zero, y * GEMM_PASTE(GEMM_NAME, _per_channel)(ep->slope, c, nc, slot), y);
+                    y = GEMM_SELECT(y < lo, lo, y); /* a NaN y compares false: kept */
+                    y = GEMM_SELECT(y > hi, hi, y);
+                }
+                for (size_t g = 0; g < GEMM_GROUPS && c + g * GEMM_VL < nc; g++)
+                    for (size_t r = 0; r < runs_used; r++)
+                        if ((count = GEMM_PASTE(GEMM_NAME, _clip)(runs + r, whole, p0, n, g, &offset, &lane)))
+                            GEMM_STORE_LANES(out + (c + g * GEMM_VL) * out_channel_stride + offset, y, lane, count);
+            }
+        }
+}
+
 void GEMM_NAME(size_t mr, size_t nc, size_t kc, const GEMM_T *restrict a, const ptrdiff_t *restrict a_offsets,
-               const GEMM_T *restrict w, GEMM_T *restrict out, size_t out_channel_stride, const GEMM_EPILOGUE *ep) {
+               const GEMM_T *restrict w, GEMM_T *restrict out, size_t out_channel_stride,
+               const fc_tile_run *restrict runs, size_t run_count, const GEMM_EPILOGUE *ep) {
     GEMM_VEC acc[GEMM_MR][GEMM_NV];
 #pragma GCC unroll 64
     for (size_t i = 0; i < GEMM_MR; i++)
@@ -98,39 +157,10 @@ void GEMM_NAME(size_t mr, size_t nc, size_t kc, const GEMM_T *restrict a, const 
         w += GEMM_NR;
     }
 
-    /* Epilogue and store by transposed blocks, so that a channel's pixels take one vector
-     * (partial past mr) through the epilogue and one store. */
-    const GEMM_T inf = (GEMM_T)__builtin_inf();
-    const GEMM_VEC zero = {0}, lo = zero + (ep ? ep->min : -inf), hi = zero + (ep ? ep->max : inf);
-    const GEMM_IVEC slot = GEMM_PASTE(GEMM_NAME, _lane_numbers)() / GEMM_SLOT;
-#pragma GCC unroll 64
-    for (size_t v = 0; v < GEMM_NV; v += GEMM_GROUPS)
-#pragma GCC unroll 64
-        for (size_t p0 = 0; p0 < GEMM_MR && p0 < mr; p0 += GEMM_SLOT) {
-            const size_t n = mr - p0 < GEMM_SLOT ? mr - p0 : GEMM_SLOT;
-            GEMM_VEC block[GEMM_VL]; /* row g * SLOT + q: pixel p0 + q of channel vector v + g */
-#pragma GCC unroll 64
-            for (size_t r = 0; r < GEMM_VL; r++)
-                block[r] = p0 + r % GEMM_SLOT < GEMM_MR ? acc[p0 + r % GEMM_SLOT][v + r / GEMM_SLOT] : zero;
-            GEMM_PASTE(GEMM_NAME, _transpose)(block); /* slot g of block[j]: channel (v + g) * VL + j */
-            for (size_t j = 0, c = v * GEMM_VL; j < GEMM_VL && c < nc; j++, c++) {
-                GEMM_VEC y = block[j];
-                if (ep) {
-                    if (ep->scale) y *= GEMM_PASTE(GEMM_NAME, _per_channel)(ep->scale, c, nc, slot);
-                    if (ep->bias) y += GEMM_PASTE(GEMM_NAME, _per_channel)(ep->bias, c, nc, slot);
-                    if (ep->residual)
-                        for (size_t g = 0; g < GEMM_GROUPS && c + g * GEMM_VL < nc; g++)
-                            y += GEMM_LOAD_LANES(ep->residual + (c + g * GEMM_VL) * ep->residual_row_stride + p0,
-                                                 g * GEMM_SLOT, n);
-                    if (ep->slope)
-                        y = GEMM_SELECT(y < zero, y * GEMM_PASTE(GEMM_NAME, _per_channel)(ep->slope, c, nc, slot), y);
-                    y = GEMM_SELECT(y < lo, lo, y); /* a NaN y compares false: kept */
-                    y = GEMM_SELECT(y > hi, hi, y);
-                }
-                for (size_t g = 0; g < GEMM_GROUPS && c + g * GEMM_VL < nc; g++)
-                    GEMM_STORE_LANES(out + (c + g * GEMM_VL) * out_channel_stride + p0, y, g * GEMM_SLOT, n);
-            }
-        }
+    if (run_count == 1 && runs->column == 0 && runs->length == mr)
+        GEMM_PASTE(GEMM_NAME, _store)(acc, mr, nc, out, out_channel_stride, runs, run_count, ep, 1);
+    else
+        GEMM_PASTE(GEMM_NAME, _store)(acc, mr, nc, out, out_channel_stride, runs, run_count, ep, 0);
 }
 
 #undef GEMM_SELECT

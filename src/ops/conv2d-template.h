@@ -92,30 +92,31 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
         CONV_T *out_rows = band->out + (ptrdiff_t)row0 * band->out_channel_stride;
         if (band->gemmt) {
             const CONV_T *w = band->packed + i * k_size * rows_per_panel;
-            const CONV_T *residual = ep.residual;
             const size_t k_per_row = k_size / s->kernel_height; /* k = (kh, c, kw) */
             for (size_t t = t0; t < t1; t++) {
-                /* The tile's first pixel p of the band, its pixel count, and the output rows it spans. */
-                size_t p, tile_pixels;
+                /* The tile's wide pixels, the runs of them that are stored, the output rows they span. */
+                size_t tile_pixels, count, oh_first, oh_last;
                 if (l->segments) {
                     const size_t ow0 = t % l->segments * l->tile_width;
-                    p = t / l->segments * s->out_width + ow0;
                     tile_pixels = s->out_width - ow0 < l->tile_width ? s->out_width - ow0 : l->tile_width;
+                    oh_first = oh_last = band->oh0 + t / l->segments;
+                    runs[0] = (fc_tile_run){0, tile_pixels, oh_first * s->out_width + ow0};
+                    count = 1;
                 } else {
-                    p = t * l->tile_width;
-                    tile_pixels = band->band_pixels - p < l->tile_width ? band->band_pixels - p : l->tile_width;
+                    const size_t q0 = t * l->tile_width;
+                    tile_pixels = band->band_pixels - q0 < l->tile_width ? band->band_pixels - q0 : l->tile_width;
+                    count = conv_tile_runs(s, l, band->oh0, band->band_pixels, q0, l->tile_width, runs);
+                    oh_first = band->oh0 + q0 / l->row_width;
+                    oh_last = band->oh0 + (q0 + tile_pixels - 1) / l->row_width;
                 }
-                const size_t oh_first = band->oh0 + p / s->out_width;
-                const size_t oh_last = band->oh0 + (p + tile_pixels - 1) / s->out_width;
                 /* Kernel rows that read padding only for every row of the tile are skipped. */
                 size_t kh0, kh1, unused;
                 conv_row_taps(s, oh_last, &kh0, &unused);
                 conv_row_taps(s, oh_first, &unused, &kh1);
-                const size_t k0 = kh0 * k_per_row, at = band->oh0 * s->out_width + p;
-                if (residual) ep.residual = residual + at;
+                const size_t k0 = kh0 * k_per_row;
                 band->gemmt->ukernel(tile_pixels, rows, (kh1 - kh0) * k_per_row,
                                      copy ? copy : band->b + CONV_FN(_tile_start)(band, t), offsets + k0,
-                                     w + k0 * rows_per_panel, out_rows + at, ocs, &ep);
+                                     w + k0 * rows_per_panel, out_rows, ocs, runs, count, &ep);
             }
         } else {
             const CONV_T *a =
@@ -171,21 +172,22 @@ static const CONV_GEMM_CONFIG *CONV_FN(_choose_tile)(const fc_conv2d_shape *s, i
 }
 
 /* The active ISA's transposed tile that beats the best regular one on this shape by most, or
- * NULL; `pack_cost` (same units as conv_tile_cost) is added to a transposed tile's cost. */
+ * NULL; `pack_cost` (same units as conv_tile_cost) is added to a transposed tile's cost. As
+ * among regular tiles, the first is the default that another must beat by the margin. */
 static const CONV_GEMM_TRANSPOSED_CONFIG *CONV_FN(_choose_transposed)(const fc_conv2d_shape *s, double pack_cost) {
     int expanded;
-    double best_cost;
-    CONV_FN(_choose_tile)(s, &expanded, &best_cost);
-    best_cost *= 1 - CONV_TILE_MARGIN;
-    const CONV_GEMM_TRANSPOSED_CONFIG *tiles = fc_active()->CONV_PASTE(, CONV_SFX, _gemm_transposed), *best = NULL;
-    for (size_t i = 0; i < FC_GEMM_TILES; i++) {
-        const double cost = tiles[i].ukernel ? conv_tile_cost(s, tiles[i].mr, tiles[i].nr, 1, 0) + pack_cost : best_cost;
-        if (cost < best_cost) {
+    double regular_cost;
+    CONV_FN(_choose_tile)(s, &expanded, &regular_cost);
+    const CONV_GEMM_TRANSPOSED_CONFIG *tiles = fc_active()->CONV_PASTE(, CONV_SFX, _gemm_transposed), *best = &tiles[0];
+    double best_cost = conv_tile_cost(s, best->mr, best->nr, 1, 0);
+    for (size_t i = 1; i < FC_GEMM_TILES; i++) {
+        const double cost = tiles[i].ukernel ? conv_tile_cost(s, tiles[i].mr, tiles[i].nr, 1, 0) : best_cost;
+        if (cost < (1 - CONV_TILE_MARGIN) * best_cost) {
             best = &tiles[i];
             best_cost = cost;
         }
     }
-    return best;
+    return best_cost + pack_cost < (1 - CONV_TILE_MARGIN) * regular_cost ? best : NULL;
 }
 
 size_t CONV_FN(_conv2d_transposed_channels)(const fc_conv2d_shape *s) {

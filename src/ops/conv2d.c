@@ -13,7 +13,7 @@
  * a tile, each tap column can instead be staged as a plane of its own ("expanded": rows
  * hold just the OW real columns), at the price of KW copies of the input. Plans (and calls
  * whose work pays for packing) may run "transposed" tiles instead: MR pixels (of one row, or
- * across rows where rows hold no dropped columns) x NR output channels, over weights packed
+ * of the wide band as regular tiles take them) x NR output channels, over weights packed
  * kernel row first, so that a tile skips the kernel rows that read padding only. */
 #include "ops/conv2d.h"
 
@@ -114,12 +114,14 @@ static void conv_row_taps(const fc_conv2d_shape *s, size_t oh, size_t *first, si
     *first = lo < (ptrdiff_t)*last ? (size_t)lo : *last;
 }
 
-/* Transposed tiles of mr pixels run over a band's pixels regardless of rows where rows hold
- * no dropped columns (so that consecutive pixels are consecutive in B and in the output)
- * and a row is not a whole number of tiles; else one row at a time, which lets each skip
- * exactly the kernel rows that read padding. */
-static int conv_transposed_continuous(const fc_conv2d_shape *s, size_t mr) {
-    return conv_row_width(s, 0) == s->out_width && s->out_width % mr != 0;
+/* Transposed tiles of mr pixels: one row at a time, which lets each skip exactly the kernel
+ * rows that read padding, or across the band's wide rows (dropped columns computed and not
+ * stored, as regular tiles do) where that takes fewer tiles. The tile count per image. */
+static size_t conv_transposed_tiles(const fc_conv2d_shape *s, size_t mr, int *across_rows) {
+    const size_t per_row = s->out_height * ((s->out_width + mr - 1) / mr);
+    const size_t across = (s->out_height * conv_row_width(s, 0) + mr - 1) / mr;
+    *across_rows = across < per_row;
+    return *across_rows ? across : per_row;
 }
 
 /* Relative cost of a tile shape on this layer: the tile elements it computes, kept or
@@ -138,9 +140,8 @@ static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, int
             conv_row_taps(s, oh, &first, &last);
             steps += (double)(last - first) * k_size / (double)s->kernel_height;
         }
-        const size_t pixels = s->out_height * s->out_width;
-        const size_t tiles = conv_transposed_continuous(s, mr) ? (pixels + mr - 1) / mr
-                                                               : s->out_height * ((s->out_width + mr - 1) / mr);
+        int across_rows;
+        const size_t tiles = conv_transposed_tiles(s, mr, &across_rows);
         return (double)(tiles * mr) * (double)((cout_g + nr - 1) / nr * nr) *
                (steps / (double)s->out_height + CONV_TRANSPOSED_STORE_COST) / k_size;
     }
@@ -231,7 +232,9 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
     l->panel_rows = panel_rows;
     l->tile_width = tile_width;
     l->transposed = transposed;
-    l->segments = transposed && !conv_transposed_continuous(s, tile_width) ? (s->out_width + tile_width - 1) / tile_width : 0;
+    int across_rows = 0;
+    if (transposed) conv_transposed_tiles(s, tile_width, &across_rows);
+    l->segments = transposed && !across_rows ? (s->out_width + tile_width - 1) / tile_width : 0;
     const size_t planes = cin_g * l->slots_h * l->slots_w;
     const size_t block_elems = CONV_BLOCK_BYTES / elem_size / planes;
     const size_t reach = reach_h * l->row_width + reach_w;
