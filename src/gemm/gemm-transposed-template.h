@@ -98,6 +98,26 @@ static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _store)(
     const GEMM_VEC zero = {0}, lo = zero + (ep ? ep->min : -inf), hi = zero + (ep ? ep->max : inf);
     const GEMM_IVEC slot = GEMM_PASTE(GEMM_NAME, _lane_numbers)() / GEMM_SLOT;
     const size_t runs_used = whole ? 1 : run_count;
+    /* Without a residual, the epilogue runs before the transposes, on the accumulators, whose
+     * lanes are channels: per-channel values are then plain vector loads. */
+    const int early = ep && !ep->residual;
+    const GEMM_VEC one = zero + 1;
+    if (early)
+#pragma GCC unroll 64
+        for (size_t v = 0; v < GEMM_NV; v++) {
+            if (v * GEMM_VL >= nc) break;
+            const size_t lanes = nc - v * GEMM_VL < GEMM_VL ? nc - v * GEMM_VL : GEMM_VL;
+            const GEMM_VEC scale = ep->scale ? GEMM_LOAD_LANES(ep->scale + v * GEMM_VL, 0, lanes) : one;
+            const GEMM_VEC bias = ep->bias ? GEMM_LOAD_LANES(ep->bias + v * GEMM_VL, 0, lanes) : zero;
+            const GEMM_VEC slope = ep->slope ? GEMM_LOAD_LANES(ep->slope + v * GEMM_VL, 0, lanes) : one;
+#pragma GCC unroll 64
+            for (size_t i = 0; i < GEMM_MR; i++) {
+                GEMM_VEC y = acc[i][v] * scale + bias;
+                if (ep->slope) y = GEMM_SELECT(y < zero, y * slope, y);
+                y = GEMM_SELECT(y < lo, lo, y); /* a NaN y compares false: kept */
+                acc[i][v] = GEMM_SELECT(y > hi, hi, y);
+            }
+        }
 #pragma GCC unroll 64
     for (size_t v = 0; v < GEMM_NV; v += GEMM_GROUPS)
 #pragma GCC unroll 64
@@ -111,7 +131,7 @@ static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _store)(
             for (size_t j = 0, c = v * GEMM_VL; j < GEMM_VL && c < nc; j++, c++) {
                 GEMM_VEC y = block[j];
                 size_t offset, lane, count;
-                if (ep) {
+                if (ep && !early) {
                     if (ep->scale) y *= GEMM_PASTE(GEMM_NAME, _per_channel)(ep->scale, c, nc, slot);
                     if (ep->bias) y += GEMM_PASTE(GEMM_NAME, _per_channel)(ep->bias, c, nc, slot);
                     if (ep->residual)
