@@ -187,8 +187,9 @@ PADDING_ROW_CASES = [
 def test_plan_transposed_tiles_skip_padding_rows(isa, case, dtype):
     n, cin, cout, h, w, kernel, padding, stride, dilation = case
     x, wt, b = make((n, cin, h, w), dtype), make((cout, cin) + kernel, dtype, seed=1), make(cout, dtype, seed=2)
-    plan = fastconv.Conv2d(wt, b, stride=stride, padding=padding, dilation=dilation, activation="relu")
-    expected = reference.conv2d(x, wt, b, stride, padding, dilation, activation="relu")
+    alpha = np.linspace(-0.5, 0.5, cout)  # PReLU with no residual: the epilogue before the store's transposes
+    plan = fastconv.Conv2d(wt, b, stride=stride, padding=padding, dilation=dilation, activation=("prelu", alpha))
+    expected = reference.conv2d(x, wt, b, stride, padding, dilation, activation=("prelu", alpha))
     assert_close(plan(x), expected, dtype)
     if isa == "avx512":  # the path under test is taken
         assert fastconv._ext.conv2d_method(plan.geometry(x.shape).c_shape(), "float32", True) == "transposed"
