@@ -34,7 +34,6 @@ static inline void GEMM_PASTE(GEMM_NAME, _store_lanes)(GEMM_T *p, GEMM_VEC v, si
     (GEMM_MR >= GEMM_VL ? GEMM_VL                                                                                  \
                         : GEMM_MR <= 1 ? 1 : GEMM_MR <= 2 ? 2 : GEMM_MR <= 4 ? 4 : GEMM_MR <= 8 ? 8 : 16)
 #define GEMM_GROUPS (GEMM_VL / GEMM_SLOT)
-_Static_assert(GEMM_NV % GEMM_GROUPS == 0, "a block's channel vectors come from one tile");
 
 static inline GEMM_IVEC GEMM_PASTE(GEMM_NAME, _lane_numbers)(void) {
     static const GEMM_INT numbers[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
@@ -126,7 +125,9 @@ static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _store)(
             GEMM_VEC block[GEMM_VL]; /* row g * SLOT + q: pixel p0 + q of channel vector v + g */
 #pragma GCC unroll 64
             for (size_t r = 0; r < GEMM_VL; r++)
-                block[r] = p0 + r % GEMM_SLOT < GEMM_MR ? acc[p0 + r % GEMM_SLOT][v + r / GEMM_SLOT] : zero;
+                block[r] = p0 + r % GEMM_SLOT < GEMM_MR && v + r / GEMM_SLOT < GEMM_NV
+                               ? acc[p0 + r % GEMM_SLOT][v + r / GEMM_SLOT]
+                               : zero;
             GEMM_PASTE(GEMM_NAME, _transpose)(block); /* slot g of block[j]: channel (v + g) * VL + j */
             for (size_t j = 0, c = v * GEMM_VL; j < GEMM_VL && c < nc; j++, c++) {
                 GEMM_VEC y = block[j];

@@ -76,8 +76,8 @@
 #define GEMM_LOAD_LANES GEMM_LOAD_LANES_PS
 #define GEMM_STORE_LANES GEMM_STORE_LANES_PS
 #define GEMM_MR 7
-#define GEMM_NR 64
-#define GEMM_NAME fc_f32_gemm_transposed_ukernel_7x64__avx512f
+#define GEMM_NR 48
+#define GEMM_NAME fc_f32_gemm_transposed_ukernel_7x48__avx512f
 #define GEMM_EPILOGUE fc_f32_epilogue
 #include "gemm/gemm-transposed-template.h"
 
