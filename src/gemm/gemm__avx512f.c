@@ -42,8 +42,10 @@
 #define GEMM_EPILOGUE fc_f64_epilogue
 #include "gemm/gemm-template.h"
 
-/* Transposed tiles (pixels x channels): see gemm-transposed-template.h. Lanes [first,
- * first + n) move by masked loads and stores (the masked-off lanes are never touched). */
+/* Transposed tiles (pixels x channels): see gemm-transposed-template.h. 14 pixels x 2
+ * vectors, or 7 x 3 for rows of 7 (7 x 4 would need one register more than there are:
+ * 28 accumulators, 4 weight vectors and the broadcast). Lanes [first, first + n) move by
+ * masked loads and stores (the masked-off lanes are never touched). */
 #define GEMM_LANES(first, n) (((1u << (n)) - 1) << (first))
 #define GEMM_LOAD_LANES_PS(p, first, n) \
     ((GEMM_VEC)_mm512_maskz_loadu_ps((__mmask16)GEMM_LANES(first, n), (p) - (first)))
@@ -85,7 +87,7 @@
 #define GEMM_LOAD_LANES GEMM_LOAD_LANES_PD
 #define GEMM_STORE_LANES GEMM_STORE_LANES_PD
 #define GEMM_MR 7
-#define GEMM_NR 32
-#define GEMM_NAME fc_f64_gemm_transposed_ukernel_7x32__avx512f
+#define GEMM_NR 24
+#define GEMM_NAME fc_f64_gemm_transposed_ukernel_7x24__avx512f
 #define GEMM_EPILOGUE fc_f64_epilogue
 #include "gemm/gemm-transposed-template.h"
