@@ -171,8 +171,8 @@ static const CONV_GEMM_CONFIG *CONV_FN(_choose_tile)(const fc_conv2d_shape *s, i
     return best;
 }
 
-/* The active ISA's transposed tile that beats the best regular one on this shape by most, or
- * NULL; `pack_cost` (same units as conv_tile_cost) is added to a transposed tile's cost. As
+/* The active ISA's transposed tile for this shape if it beats the best regular one by the
+ * margin, else NULL; `pack_cost` (same units as conv_tile_cost) is added to its cost. As
  * among regular tiles, the first is the default that another must beat by the margin. */
 static const CONV_GEMM_TRANSPOSED_CONFIG *CONV_FN(_choose_transposed)(const fc_conv2d_shape *s, double pack_cost) {
     int expanded;
