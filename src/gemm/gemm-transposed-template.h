@@ -75,6 +75,16 @@ static inline GEMM_VEC GEMM_PASTE(GEMM_NAME, _per_channel)(const GEMM_T *values,
     return v;
 }
 
+/* The epilogue's activation of a vector: times slope where negative (if `sloped`), then the
+ * clamp to [lo, hi]; a NaN compares false throughout and is kept. */
+static inline GEMM_VEC GEMM_PASTE(GEMM_NAME, _activate)(GEMM_VEC y, int sloped, GEMM_VEC slope, GEMM_VEC lo,
+                                                        GEMM_VEC hi) {
+    const GEMM_VEC zero = {0};
+    if (sloped) y = GEMM_SELECT(y < zero, y * slope, y);
+    y = GEMM_SELECT(y < lo, lo, y);
+    return GEMM_SELECT(y > hi, hi, y);
+}
+
 /* The part of a run that falls in the block of n pixels from p0: its length (0: none), its
  * first element's offset in a channel's plane and its lane in slot g of the block. A run
  * of the `whole` tile covers the block. */
@@ -110,12 +120,8 @@ static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _store)(
             const GEMM_VEC bias = ep->bias ? GEMM_LOAD_LANES(ep->bias + v * GEMM_VL, 0, lanes) : zero;
             const GEMM_VEC slope = ep->slope ? GEMM_LOAD_LANES(ep->slope + v * GEMM_VL, 0, lanes) : one;
 #pragma GCC unroll 64
-            for (size_t i = 0; i < GEMM_MR; i++) {
-                GEMM_VEC y = acc[i][v] * scale + bias;
-                if (ep->slope) y = GEMM_SELECT(y < zero, y * slope, y);
-                y = GEMM_SELECT(y < lo, lo, y); /* a NaN y compares false: kept */
-                acc[i][v] = GEMM_SELECT(y > hi, hi, y);
-            }
+            for (size_t i = 0; i < GEMM_MR; i++)
+                acc[i][v] = GEMM_PASTE(GEMM_NAME, _activate)(acc[i][v] * scale + bias, ep->slope != NULL, slope, lo, hi);
         }
 #pragma GCC unroll 64
     for (size_t v = 0; v < GEMM_NV; v += GEMM_GROUPS)
@@ -142,10 +148,8 @@ static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _store)(
                                     y += GEMM_LOAD_LANES(
                                         ep->residual + (c + g * GEMM_VL) * ep->residual_row_stride + offset, lane,
                                         count);
-                    if (ep->slope)
-                        y = GEMM_SELECT(y < zero, y * GEMM_PASTE(GEMM_NAME, _per_channel)(ep->slope, c, nc, slot), y);
-                    y = GEMM_SELECT(y < lo, lo, y); /* a NaN y compares false: kept */
-                    y = GEMM_SELECT(y > hi, hi, y);
+                    const GEMM_VEC slope = ep->slope ? GEMM_PASTE(GEMM_NAME, _per_channel)(ep->slope, c, nc, slot) : one;
+                    y = GEMM_PASTE(GEMM_NAME, _activate)(y, ep->slope != NULL, slope, lo, hi);
                 }
                 for (size_t g = 0; g < GEMM_GROUPS && c + g * GEMM_VL < nc; g++)
                     for (size_t r = 0; r < runs_used; r++)

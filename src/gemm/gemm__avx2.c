@@ -45,14 +45,14 @@
 /* Transposed tiles (pixels x channels): see gemm-transposed-template.h. Lanes [first,
  * first + n) move by masked loads and stores (mask lanes -1 there; the others are never
  * touched). */
+#define GEMM_LANE_NUMBERS_PS _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)
+#define GEMM_LANE_NUMBERS_PD _mm256_setr_epi64x(0, 1, 2, 3)
 #define GEMM_LANES_PS(first, n)                                                                    \
     _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)((first) + (n))), GEMM_LANE_NUMBERS_PS), \
                      _mm256_cmpgt_epi32(GEMM_LANE_NUMBERS_PS, _mm256_set1_epi32((int)(first)-1)))
-#define GEMM_LANE_NUMBERS_PS _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)
 #define GEMM_LANES_PD(first, n)                                                                          \
     _mm256_and_si256(_mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)((first) + (n))), GEMM_LANE_NUMBERS_PD), \
                      _mm256_cmpgt_epi64(GEMM_LANE_NUMBERS_PD, _mm256_set1_epi64x((long long)(first)-1)))
-#define GEMM_LANE_NUMBERS_PD _mm256_setr_epi64x(0, 1, 2, 3)
 #define GEMM_LOAD_LANES_PS(p, first, n) ((GEMM_VEC)_mm256_maskload_ps((p) - (first), GEMM_LANES_PS(first, n)))
 #define GEMM_STORE_LANES_PS(p, v, first, n) _mm256_maskstore_ps((p) - (first), GEMM_LANES_PS(first, n), (__m256)(v))
 #define GEMM_LOAD_LANES_PD(p, first, n) ((GEMM_VEC)_mm256_maskload_pd((p) - (first), GEMM_LANES_PD(first, n)))

@@ -114,6 +114,24 @@ static void conv_row_taps(const fc_conv2d_shape *s, size_t oh, size_t *first, si
     *first = lo < (ptrdiff_t)*last ? (size_t)lo : *last;
 }
 
+/* Kernel rows read inside the input, summed over the output rows. The rows that read all
+ * of them form one run in the middle (the first valid kernel row falls and the last valid
+ * one falls as oh grows), so only the rows near the top and bottom edges are visited. */
+static size_t conv_valid_kernel_rows(const fc_conv2d_shape *s) {
+    size_t total = 0, top = 0, bottom = s->out_height, first, last;
+    for (; top < bottom; top++) {
+        conv_row_taps(s, top, &first, &last);
+        if (first == 0 && last == s->kernel_height) break;
+        total += last - first;
+    }
+    for (; bottom > top; bottom--) {
+        conv_row_taps(s, bottom - 1, &first, &last);
+        if (first == 0 && last == s->kernel_height) break;
+        total += last - first;
+    }
+    return total + (bottom - top) * s->kernel_height;
+}
+
 /* Transposed tiles of mr pixels: one row at a time, which lets each skip exactly the kernel
  * rows that read padding, or across the band's wide rows (dropped columns computed and not
  * stored, as regular tiles do) where that takes fewer tiles. The tile count per image. */
@@ -134,12 +152,7 @@ static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, int
     const size_t cout_g = s->out_channels / s->groups;
     const double k_size = (double)conv_k_size(s);
     if (transposed) { /* k steps per pixel: each row skips the kernel rows that read padding only */
-        double steps = 0;
-        for (size_t oh = 0; oh < s->out_height; oh++) {
-            size_t first, last;
-            conv_row_taps(s, oh, &first, &last);
-            steps += (double)(last - first) * k_size / (double)s->kernel_height;
-        }
+        const double steps = (double)conv_valid_kernel_rows(s) * k_size / (double)s->kernel_height;
         int across_rows;
         const size_t tiles = conv_transposed_tiles(s, mr, &across_rows);
         return (double)(tiles * mr) * (double)((cout_g + nr - 1) / nr * nr) *
@@ -262,7 +275,6 @@ static void conv_tap_offsets(const fc_conv2d_shape *s, const conv_layout *l, ptr
                 offsets[k] = (ptrdiff_t)(plane * l->plane_size + l->tap_row[i] * l->row_width + l->tap_col[j]);
             }
 }
-
 
 /* The output columns of the tile starting at wide pixel q0 of a band starting at row oh0. */
 static size_t conv_tile_runs(const fc_conv2d_shape *s, const conv_layout *l, size_t oh0, size_t band_pixels,
