@@ -49,7 +49,7 @@ class ConvGeometry:
         return 2 * self.batch * self.out_channels * self.out_height * self.out_width * k
 
     def c_shape(self):
-        """The fc_conv2d_shape struct for the C layer (built once per geometry)."""
+        """The fc_conv2d_shape struct for the C layer (an _ext.ConvShape, built once per geometry)."""
         return self._c_shape
 
     @functools.cached_property
@@ -57,10 +57,10 @@ class ConvGeometry:
         fields = ("batch", "groups", "in_channels", "in_height", "in_width", "out_channels",
                   "out_height", "out_width", "kernel_height", "kernel_width", "stride_height",
                   "stride_width", "dilation_height", "dilation_width", "pad_top", "pad_left")
-        return {f: getattr(self, f) for f in fields}
+        return _ext.ConvShape({f: getattr(self, f) for f in fields})
 
 
-@cached_by_arguments
+@cached_by_arguments(shape_arguments=2)
 def conv_geometry(x_shape, weight_shape, stride, padding, dilation, groups):
     """Validates the hyper-parameters against the shapes of x (N, C, H, W) and weight
     (Cout, C/groups, KH, KW) and derives every size of the call."""
@@ -191,6 +191,12 @@ def check_bias(bias, out_channels, dtype):
     return bias
 
 
+# The float32 and float64 specializations of the compiled calls, picked by dtype here
+# rather than by Cython's matching of every argument's type on each call.
+_KERNELS = {np.dtype(name): (_ext.conv2d[ctype], _ext.dwconv2d[ctype])
+            for name, ctype in (("float32", "float"), ("float64", "double"))}
+
+
 def run_conv2d(geometry, x, weight, bias, slope, lower, upper, residual, out, packed=None, packed_channels=0,
                scale=None):
     """Checks residual and out against the geometry and runs the kernel; every other
@@ -211,8 +217,8 @@ def run_conv2d(geometry, x, weight, bias, slope, lower, upper, residual, out, pa
         if geometry.is_depthwise:  # those kernels take no scale; their weights are small to fold
             if scale is not None:
                 weight = weight * scale[:, None, None, None]
-            _ext.dwconv2d(geometry.c_shape(), x, weight, out, bias, slope, residual_flat, lower, upper)
+            _KERNELS[dtype][1](geometry.c_shape(), x, weight, out, bias, slope, residual_flat, lower, upper)
         else:
-            _ext.conv2d(geometry.c_shape(), x, weight, packed, packed_channels, out, scale, bias, slope,
+            _KERNELS[dtype][0](geometry.c_shape(), x, weight, packed, packed_channels, out, scale, bias, slope,
                         residual_flat, lower, upper)
     return out

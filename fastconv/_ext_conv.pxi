@@ -27,6 +27,15 @@ cdef extern from "ops/conv2d.h":
                                        double *packed) nogil
 
 
+cdef class ConvShape:
+    """An fc_conv2d_shape, converted once from a dict of its fields (ConvGeometry keeps
+    one) instead of on every call."""
+    cdef fc_conv2d_shape s
+
+    def __cinit__(self, dict fields):
+        self.s = fields
+
+
 cdef inline fc_f32_epilogue f32_epilogue(const float[::1] scale, const float[::1] bias, const float[::1] slope,
                                          const float[::1] residual, double lower, double upper) noexcept nogil:
     cdef fc_f32_epilogue ep
@@ -47,7 +56,7 @@ cdef inline fc_f64_epilogue f64_epilogue(const double[::1] scale, const double[:
     return ep
 
 
-def conv2d(dict shape,
+def conv2d(ConvShape shape not None,
            const real[:, :, :, ::1] x,
            const real[:, :, :, ::1] weight,
            const real[::1] packed,  # None, or weight packed for `packed_channels`-wide transposed tiles
@@ -58,7 +67,6 @@ def conv2d(dict shape,
            const real[::1] slope,
            const real[::1] residual,  # flattened C-contiguous array of out's shape
            double lower, double upper):
-    cdef fc_conv2d_shape s = shape
     cdef fc_output_layout layout = output_layout(out)
     cdef int status
     cdef fc_f32_epilogue ep32
@@ -66,45 +74,43 @@ def conv2d(dict shape,
     with nogil:
         if real is float:
             ep32 = f32_epilogue(scale, bias, slope, residual, lower, upper)
-            status = fc_f32_conv2d(&s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], data_or_null(packed), packed_channels,
-                                   &out[0, 0, 0, 0], layout, &ep32)
+            status = fc_f32_conv2d(&shape.s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], data_or_null(packed),
+                                   packed_channels, &out[0, 0, 0, 0], layout, &ep32)
         else:
             ep64 = f64_epilogue(scale, bias, slope, residual, lower, upper)
-            status = fc_f64_conv2d(&s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], data_or_null(packed), packed_channels,
-                                   &out[0, 0, 0, 0], layout, &ep64)
+            status = fc_f64_conv2d(&shape.s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], data_or_null(packed),
+                                   packed_channels, &out[0, 0, 0, 0], layout, &ep64)
     check_status(status)
 
 
-def conv2d_workspace_size(dict shape, str dtype, bint prepacked):
+def conv2d_workspace_size(ConvShape shape not None, str dtype, bint prepacked):
     """Bytes of workspace a conv2d call of this shape allocates (current ISA and threads)."""
-    cdef fc_conv2d_shape s = shape
     if dtype == "float32":
-        return fc_f32_conv2d_workspace_size(&s, prepacked)
-    return fc_f64_conv2d_workspace_size(&s, prepacked)
+        return fc_f32_conv2d_workspace_size(&shape.s, prepacked)
+    return fc_f64_conv2d_workspace_size(&shape.s, prepacked)
 
 
-def conv2d_transposed_channels(dict shape, str dtype):
+def conv2d_transposed_channels(ConvShape shape not None, str dtype):
     """Channel width to pack weights for transposed tiles on this shape (active ISA), or 0."""
-    cdef fc_conv2d_shape s = shape
-    return fc_f32_conv2d_transposed_channels(&s) if dtype == "float32" else fc_f64_conv2d_transposed_channels(&s)
+    if dtype == "float32":
+        return fc_f32_conv2d_transposed_channels(&shape.s)
+    return fc_f64_conv2d_transposed_channels(&shape.s)
 
 
-def conv2d_pack_transposed(dict shape, size_t channels, const real[:, :, :, ::1] weight,
+def conv2d_pack_transposed(ConvShape shape not None, size_t channels, const real[:, :, :, ::1] weight,
                            real[::1] packed):  # OUT
-    cdef fc_conv2d_shape s = shape
     with nogil:
         if real is float:
-            fc_f32_conv2d_pack_transposed(&s, channels, &weight[0, 0, 0, 0], &packed[0])
+            fc_f32_conv2d_pack_transposed(&shape.s, channels, &weight[0, 0, 0, 0], &packed[0])
         else:
-            fc_f64_conv2d_pack_transposed(&s, channels, &weight[0, 0, 0, 0], &packed[0])
+            fc_f64_conv2d_pack_transposed(&shape.s, channels, &weight[0, 0, 0, 0], &packed[0])
 
 
 CONV2D_METHODS = ("regular", "expanded", "transposed")
 
 
-def conv2d_method(dict shape, str dtype, bint prepacked):
+def conv2d_method(ConvShape shape not None, str dtype, bint prepacked):
     """How a conv2d call of this shape runs under the active ISA: one of CONV2D_METHODS."""
-    cdef fc_conv2d_shape s = shape
     if dtype == "float32":
-        return CONV2D_METHODS[fc_f32_conv2d_method(&s, prepacked)]
-    return CONV2D_METHODS[fc_f64_conv2d_method(&s, prepacked)]
+        return CONV2D_METHODS[fc_f32_conv2d_method(&shape.s, prepacked)]
+    return CONV2D_METHODS[fc_f64_conv2d_method(&shape.s, prepacked)]

@@ -7,7 +7,7 @@ cdef extern from "ops/dwconv2d.h":
                         fc_output_layout layout, const fc_f64_epilogue *ep) nogil
 
 
-def dwconv2d(dict shape,
+def dwconv2d(ConvShape shape not None,
              const real[:, :, :, ::1] x,
              const real[:, :, :, ::1] weight,
              real[:, :, :, :] out,  # OUT: (H, W) planes contiguous (checked by the caller), may be a channel slice
@@ -16,7 +16,6 @@ def dwconv2d(dict shape,
              const real[::1] residual,  # flattened C-contiguous array of out's shape
              double lower, double upper):
     """Depthwise conv2d (groups == in_channels); same arguments as ``conv2d``."""
-    cdef fc_conv2d_shape s = shape
     cdef fc_output_layout layout = output_layout(out)
     cdef int status
     cdef fc_f32_epilogue ep32
@@ -24,8 +23,8 @@ def dwconv2d(dict shape,
     with nogil:
         if real is float:
             ep32 = f32_epilogue(None, bias, slope, residual, lower, upper)
-            status = fc_f32_dwconv2d(&s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &out[0, 0, 0, 0], layout, &ep32)
+            status = fc_f32_dwconv2d(&shape.s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &out[0, 0, 0, 0], layout, &ep32)
         else:
             ep64 = f64_epilogue(None, bias, slope, residual, lower, upper)
-            status = fc_f64_dwconv2d(&s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &out[0, 0, 0, 0], layout, &ep64)
+            status = fc_f64_dwconv2d(&shape.s, &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &out[0, 0, 0, 0], layout, &ep64)
     check_status(status)

@@ -28,51 +28,56 @@ cdef extern from "ops/pool2d.h":
                               double *out, fc_output_layout layout) nogil
 
 
-def max_pool2d(dict shape,
+
+cdef class PoolShape:
+    """An fc_pool2d_shape, converted once from a dict of its fields."""
+    cdef fc_pool2d_shape s
+
+    def __cinit__(self, dict fields):
+        self.s = fields
+
+def max_pool2d(PoolShape shape not None,
                const real[:, :, :, ::1] x,
                real[:, :, :, :] out,  # OUT: planes C-contiguous (checked in Python); may be a channel slice
                int64_t[:, :, :, ::1] indices):  # OUT: None, or C-contiguous in out's shape
-    cdef fc_pool2d_shape s = shape
     cdef fc_output_layout layout = output_layout(out)
     cdef int64_t *indices_ptr = &indices[0, 0, 0, 0] if indices is not None else NULL
     cdef int status
     with nogil:
         if real is float:
-            status = fc_f32_max_pool2d(&s, &x[0, 0, 0, 0], &out[0, 0, 0, 0], layout, indices_ptr)
+            status = fc_f32_max_pool2d(&shape.s, &x[0, 0, 0, 0], &out[0, 0, 0, 0], layout, indices_ptr)
         else:
-            status = fc_f64_max_pool2d(&s, &x[0, 0, 0, 0], &out[0, 0, 0, 0], layout, indices_ptr)
+            status = fc_f64_max_pool2d(&shape.s, &x[0, 0, 0, 0], &out[0, 0, 0, 0], layout, indices_ptr)
     check_status(status)
 
 
-def avg_pool2d(dict shape,
+def avg_pool2d(PoolShape shape not None,
                const real[:, :, :, ::1] x,
                real[:, :, :, :] out,  # OUT: planes C-contiguous (checked in Python); may be a channel slice
                bint count_include_pad,
                int64_t divisor_override):  # 0: none
-    cdef fc_pool2d_shape s = shape
     cdef fc_output_layout layout = output_layout(out)
     cdef int status
     with nogil:
         if real is float:
-            status = fc_f32_avg_pool2d(&s, &x[0, 0, 0, 0], &out[0, 0, 0, 0], layout, count_include_pad,
+            status = fc_f32_avg_pool2d(&shape.s, &x[0, 0, 0, 0], &out[0, 0, 0, 0], layout, count_include_pad,
                                        divisor_override)
         else:
-            status = fc_f64_avg_pool2d(&s, &x[0, 0, 0, 0], &out[0, 0, 0, 0], layout, count_include_pad,
+            status = fc_f64_avg_pool2d(&shape.s, &x[0, 0, 0, 0], &out[0, 0, 0, 0], layout, count_include_pad,
                                        divisor_override)
     check_status(status)
 
 
-def adaptive_avg_pool2d(dict shape,
+def adaptive_avg_pool2d(PoolShape shape not None,
                         const real[:, :, :, ::1] x,
                         real[:, :, :, :] out):  # OUT: planes C-contiguous (checked in Python); may be a channel slice
-    cdef fc_pool2d_shape s = shape
     cdef fc_output_layout layout = output_layout(out)
     cdef int status
     with nogil:
         if real is float:
-            status = fc_f32_adaptive_avg_pool2d(&s, &x[0, 0, 0, 0], &out[0, 0, 0, 0], layout)
+            status = fc_f32_adaptive_avg_pool2d(&shape.s, &x[0, 0, 0, 0], &out[0, 0, 0, 0], layout)
         else:
-            status = fc_f64_adaptive_avg_pool2d(&s, &x[0, 0, 0, 0], &out[0, 0, 0, 0], layout)
+            status = fc_f64_adaptive_avg_pool2d(&shape.s, &x[0, 0, 0, 0], &out[0, 0, 0, 0], layout)
     check_status(status)
 
 

@@ -1,5 +1,7 @@
 """Inference fusion: BatchNorm folded into the convolution, conv + BN + activation in one
 call, and prepacked plans (Conv2d) that do all argument work once."""
+import operator
+
 import numpy as np
 
 from . import _ext
@@ -133,8 +135,13 @@ class Conv2d:
 
     def geometry(self, input_shape):
         """Every size of a call on an input of ``input_shape``."""
-        return conv_geometry(tuple(input_shape), self.weight.shape, self.stride, self.padding, self.dilation,
-                             self.groups)
+        try:  # the geometry cache takes shapes of ints only
+            shape = tuple(map(operator.index, input_shape))
+        except TypeError:
+            raise TypeError(f"input_shape must be a tuple of ints, got {input_shape!r}") from None
+        if len(shape) != 4:
+            raise ValueError(f"input_shape must be (N, C, H, W), got {tuple(input_shape)}")
+        return conv_geometry(shape, self.weight.shape, self.stride, self.padding, self.dilation, self.groups)
 
     def _prepared(self, input_shape, isa):
         """(geometry, packed weights or None, their channel width) for a call on this input

@@ -31,8 +31,8 @@ class PoolGeometry:
         return (self.batch, self.channels, self.out_height, self.out_width)
 
     def c_shape(self):
-        """The fc_pool2d_shape struct for the C layer."""
-        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+        """The fc_pool2d_shape struct for the C layer (an _ext.PoolShape)."""
+        return _ext.PoolShape({f: getattr(self, f) for f in self.__dataclass_fields__})
 
 
 def _check_spatial(x, argname="x"):
@@ -57,7 +57,7 @@ def _pooled_size(size, pad, extent, stride, axis, ceil_mode):
     return out
 
 
-@cached_by_arguments
+@cached_by_arguments(shape_arguments=1)
 def pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode):
     """(PoolGeometry, its c_shape()) after validating the window arguments against x's
     shape (N, C, H, W)."""

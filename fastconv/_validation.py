@@ -134,7 +134,8 @@ def check_out(out, shape, dtype, inputs, argname="out"):
         raise ValueError(f"{argname} must have C-contiguous (H, W) planes that do not overlap "
                          f"(e.g. an array or a channel slice buf[:, c0:c1]); got strides {out.strides}")
     for name, a in inputs.items():
-        if a is not None and out.size and _overlaps(out, a):
+        # may_share_memory compares bounds only: the exact test runs when they overlap.
+        if a is not None and np.may_share_memory(out, a) and out.size and _overlaps(out, a):
             raise ValueError(f"{argname} must not overlap {name}")
     return out
 
@@ -152,8 +153,6 @@ def _planes_laid_out(strides, n, c, h, w, isz):
 
 
 def _overlaps(a, b):
-    if not np.may_share_memory(a, b):
-        return False
     try:
         return np.shares_memory(a, b, max_work=10_000)
     except _TooHardError:
@@ -186,39 +185,35 @@ def _typed(value):
 _SCALAR_TYPES = frozenset((int, float, bool, str, type(None)))
 
 
-def _cache_key(args):
-    """A key equal only for arguments of equal values and types. The usual arguments
-    (scalars and tuples of ints) get a cheaper key than _typed's, which costs as much as
-    a small layer's shape math."""
-    for a in args:
-        kind = type(a)
-        if kind is tuple:
-            if not all(type(v) is int for v in a):
-                return tuple(map(_typed, args))
-        elif kind not in _SCALAR_TYPES:
-            return tuple(map(_typed, args))
-    return (args, tuple(map(type, args)))
-
-
-def cached_by_arguments(function):
+def cached_by_arguments(shape_arguments):
     """Memoizes a pure function of its (hashable) arguments, such as the shape math of a
     layer, so that a network's repeated calls skip the checks (microseconds: as long as a
-    small layer itself). Unhashable arguments are checked afresh; errors are not cached."""
-    cache = {}
+    small layer itself). Its first ``shape_arguments`` arguments must be array shapes
+    (tuples of ints); the rest are keyed with their types, cheaply when all are scalars.
+    Unhashable arguments are checked afresh; errors are not cached."""
 
-    @functools.wraps(function)
-    def cached(*args):
-        try:
-            key = _cache_key(args)
-            return cache[key]
-        except TypeError:
-            return function(*args)
-        except KeyError:
-            pass
-        result = function(*args)
-        if len(cache) >= ARGUMENT_CACHE_SIZE:
-            cache.clear()
-        cache[key] = result
-        return result
+    def decorate(function):
+        cache = {}
 
-    return cached
+        @functools.wraps(function)
+        def cached(*args):
+            rest = args[shape_arguments:]
+            types = tuple(map(type, rest))
+            if not _SCALAR_TYPES.issuperset(types):
+                types = tuple(map(_typed, rest))
+            try:
+                key = (args, types)
+                return cache[key]
+            except TypeError:
+                return function(*args)
+            except KeyError:
+                pass
+            result = function(*args)
+            if len(cache) >= ARGUMENT_CACHE_SIZE:
+                cache.clear()
+            cache[key] = result
+            return result
+
+        return cached
+
+    return decorate

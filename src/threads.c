@@ -9,9 +9,21 @@
 #include <omp.h>
 int fc_max_threads(void) { return omp_get_max_threads(); }
 void fc_set_max_threads(int n) { omp_set_num_threads(n); }
+void fc_run_threads(int threads, void (*fn)(void *arg, int thread, int threads), void *arg) {
+    if (threads <= 1) {
+        fn(arg, 0, 1);
+        return;
+    }
+#pragma omp parallel num_threads(threads)
+    fn(arg, omp_get_thread_num(), omp_get_num_threads());
+}
 #else
 int fc_max_threads(void) { return 1; }
 void fc_set_max_threads(int n) { (void)n; }
+void fc_run_threads(int threads, void (*fn)(void *arg, int thread, int threads), void *arg) {
+    (void)threads;
+    fn(arg, 0, 1);
+}
 #endif
 
 void *fc_alloc(size_t bytes) {

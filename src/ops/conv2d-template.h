@@ -278,6 +278,89 @@ size_t CONV_FN(_conv2d_workspace_size)(const fc_conv2d_shape *s, int prepacked) 
            2 * k_size * sizeof(ptrdiff_t);
 }
 
+/* What every thread of one call shares. */
+typedef struct {
+    const fc_conv2d_shape *s;
+    const conv_layout *l;
+    const CONV_GEMM_CONFIG *gemm;
+    const CONV_GEMM_TRANSPOSED_CONFIG *gemmt;
+    const CONV_T *x, *weight, *packed;
+    const CONV_T *last_panels;  /* zero-padded last panels of groups [first_copied_group, groups) */
+    size_t first_copied_group;
+    CONV_T *staged;             /* the band's staged input planes, if l->staged */
+    const ptrdiff_t *offsets, *tile_offsets;
+    ptrdiff_t max_offset;
+    CONV_T *out;
+    fc_output_layout layout;
+    const CONV_EPILOGUE *ep;
+    int status;                 /* FC_ENOMEM if a thread could not allocate its scratch */
+} CONV_FN(_call);
+
+/* One thread's part of a call: its share of every worksharing loop. Called from a
+ * parallel region, or directly, where each loop runs whole on the calling thread. */
+static void CONV_FN(_conv2d_thread)(CONV_FN(_call) *c) {
+    const fc_conv2d_shape *s = c->s;
+    const conv_layout *l = c->l;
+    const size_t groups = s->groups, cin_g = s->in_channels / groups, cout_g = s->out_channels / groups;
+    const size_t k_size = cin_g * s->kernel_height * s->kernel_width;
+    const size_t in_plane = s->in_height * s->in_width, pixels = s->out_height * s->out_width;
+    const size_t x_length = s->batch * s->in_channels * in_plane, planes = cin_g * l->slots_h * l->slots_w;
+    const size_t panel_rows = c->gemmt ? c->gemmt->nr : c->gemm->mr, tile_width = c->gemmt ? c->gemmt->mr : c->gemm->nr;
+    const size_t panels = (cout_g + panel_rows - 1) / panel_rows;
+    const size_t bands = (s->out_height + l->band_rows - 1) / l->band_rows, units = s->batch * bands;
+    const unsigned fp_state = fc_denormals_flush();
+    CONV_T *scratch = fc_alloc(k_size * tile_width * sizeof(CONV_T));
+    if (!scratch) {
+#pragma omp atomic write
+        c->status = FC_ENOMEM;
+    }
+    /* A unit is a band of one image, every group at once: one staging pass and one round of
+     * tasks (groups x tile blocks x panel chunks) per unit. */
+    for (size_t unit = 0; unit < units; unit++) {
+        const size_t band_index = unit % bands, n = unit / bands;
+        const size_t oh0 = band_index * l->band_rows;
+        const size_t rows = s->out_height - oh0 < l->band_rows ? s->out_height - oh0 : l->band_rows;
+        const CONV_T *x_image = c->x + n * s->in_channels * in_plane;
+        if (l->staged) { /* dynamic: a thread the OS pauses holds back little staging work */
+#pragma omp for schedule(dynamic, CONV_STAGE_PLANES_PER_TASK)
+            for (size_t plane = 0; plane < groups * planes; plane++)
+                CONV_FN(_stage_plane)(s, l, x_image, oh0, plane, c->staged);
+        }
+        const size_t tiles = conv_band_tiles(l, rows);
+        const size_t blocks = (tiles + l->tiles_per_block - 1) / l->tiles_per_block;
+        const size_t tasks_per_group = blocks * l->panel_chunks;
+#pragma omp for schedule(dynamic, 1)
+        for (size_t task = 0; task < groups * tasks_per_group; task++) {
+            if (!scratch) continue;
+            const size_t g = task / tasks_per_group, block = task % tasks_per_group / l->panel_chunks;
+            const size_t chunk = task % l->panel_chunks;
+            const CONV_T *x_group = x_image + g * cin_g * in_plane;
+            const CONV_T *staged_group = c->staged + g * planes * l->plane_size;
+            const CONV_EPILOGUE *ep = c->ep;
+            CONV_EPILOGUE group_ep = *ep;
+            group_ep.bias = ep->bias ? ep->bias + g * cout_g : NULL;
+            group_ep.scale = ep->scale ? ep->scale + g * cout_g : NULL;
+            group_ep.slope = ep->slope ? ep->slope + g * cout_g : NULL;
+            group_ep.residual = ep->residual ? ep->residual + (n * s->out_channels + g * cout_g) * pixels : NULL;
+            const CONV_FN(_band) band = {
+                s, l, c->gemm, c->gemmt, c->weight + g * cout_g * k_size,
+                g >= c->first_copied_group ? c->last_panels + (g - c->first_copied_group) * panel_rows * k_size : NULL,
+                c->gemmt ? c->packed + g * panels * panel_rows * k_size : NULL,
+                l->staged ? staged_group : x_group,
+                l->staged ? (groups - g) * planes * l->plane_size : x_length - (size_t)(x_group - c->x),
+                c->offsets, c->tile_offsets, c->max_offset,
+                c->out + (ptrdiff_t)n * c->layout.batch_stride + (ptrdiff_t)(g * cout_g) * c->layout.channel_stride,
+                c->layout.channel_stride, &group_ep, oh0, rows * l->row_width};
+            const size_t t0 = block * l->tiles_per_block;
+            const size_t t1 = t0 + l->tiles_per_block < tiles ? t0 + l->tiles_per_block : tiles;
+            const size_t p0 = chunk * panels / l->panel_chunks, p1 = (chunk + 1) * panels / l->panel_chunks;
+            CONV_FN(_run_tiles)(&band, p0, p1, t0, t1, scratch);
+        }
+    }
+    free(scratch);
+    fc_denormals_restore(fp_state);
+}
+
 int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *weight, const CONV_T *packed,
                      size_t packed_channels, CONV_T *out, fc_output_layout layout, const CONV_EPILOGUE *ep) {
     const CONV_FN(_tiles) tiles = CONV_FN(_call_tiles)(s, packed != NULL, packed_channels);
@@ -293,9 +376,7 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
     }
     const size_t groups = s->groups, cin_g = s->in_channels / groups, cout_g = s->out_channels / groups;
     const size_t k_size = cin_g * s->kernel_height * s->kernel_width;
-    const size_t in_plane = s->in_height * s->in_width, pixels = s->out_height * s->out_width;
-    const size_t x_length = s->batch * s->in_channels * in_plane;
-    const size_t panels = (cout_g + panel_rows - 1) / panel_rows;
+    const size_t pixels = s->out_height * s->out_width, panels = (cout_g + panel_rows - 1) / panel_rows;
     conv_layout l;
     if (conv_layout_init(&l, s, panel_rows, tile_width, gemmt != NULL, tiles.expanded, sizeof(CONV_T),
                          fc_max_threads()) != FC_OK) {
@@ -334,66 +415,17 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
         tile_offsets[k] = (ptrdiff_t)(k * tile_width);
         if (offsets[k] > max_offset) max_offset = offsets[k];
     }
-    const size_t bands = (s->out_height + l.band_rows - 1) / l.band_rows;
-    const size_t units = s->batch * bands;
     const CONV_EPILOGUE no_epilogue = {NULL, NULL, NULL, 0, -(CONV_T)__builtin_inf(), (CONV_T)__builtin_inf()};
-    if (!ep) ep = &no_epilogue;
+    CONV_FN(_call) call = {s, &l, gemm, gemmt, x, weight, packed, last_panels, first_copied_group, staged,
+                           offsets, tile_offsets, max_offset, out, layout, ep ? ep : &no_epilogue, FC_OK};
     const double flops = 2.0 * (double)s->batch * (double)s->out_channels * (double)pixels * (double)k_size;
-
-    int status = FC_OK;
-#pragma omp parallel if (flops > CONV_PARALLEL_FLOPS)
-    {
-        const unsigned fp_state = fc_denormals_flush();
-        CONV_T *scratch = fc_alloc(k_size * tile_width * sizeof(CONV_T));
-        if (!scratch) {
-#pragma omp atomic write
-            status = FC_ENOMEM;
-        }
-        /* A unit is a band of one image, every group at once: one staging pass and one
-         * round of tasks (groups x tile blocks x panel chunks) per unit. */
-        for (size_t unit = 0; unit < units; unit++) {
-            const size_t band_index = unit % bands, n = unit / bands;
-            const size_t oh0 = band_index * l.band_rows;
-            const size_t rows = s->out_height - oh0 < l.band_rows ? s->out_height - oh0 : l.band_rows;
-            const CONV_T *x_image = x + n * s->in_channels * in_plane;
-            if (l.staged) { /* dynamic: a thread the OS pauses holds back little staging work */
-#pragma omp for schedule(dynamic, CONV_STAGE_PLANES_PER_TASK)
-                for (size_t plane = 0; plane < groups * planes; plane++)
-                    CONV_FN(_stage_plane)(s, &l, x_image, oh0, plane, staged);
-            }
-            const size_t tiles = conv_band_tiles(&l, rows);
-            const size_t blocks = (tiles + l.tiles_per_block - 1) / l.tiles_per_block;
-            const size_t tasks_per_group = blocks * l.panel_chunks;
-#pragma omp for schedule(dynamic, 1)
-            for (size_t task = 0; task < groups * tasks_per_group; task++) {
-                if (!scratch) continue;
-                const size_t g = task / tasks_per_group, block = task % tasks_per_group / l.panel_chunks;
-                const size_t chunk = task % l.panel_chunks;
-                const CONV_T *x_group = x_image + g * cin_g * in_plane;
-                const CONV_T *staged_group = staged + g * planes * l.plane_size;
-                CONV_EPILOGUE group_ep = *ep;
-                group_ep.bias = ep->bias ? ep->bias + g * cout_g : NULL;
-                group_ep.scale = ep->scale ? ep->scale + g * cout_g : NULL;
-                group_ep.slope = ep->slope ? ep->slope + g * cout_g : NULL;
-                group_ep.residual = ep->residual ? ep->residual + (n * s->out_channels + g * cout_g) * pixels : NULL;
-                const CONV_FN(_band) band = {
-                    s, &l, gemm, gemmt, weight + g * cout_g * k_size,
-                    g >= first_copied_group ? last_panels + (g - first_copied_group) * panel_rows * k_size : NULL,
-                    gemmt ? packed + g * panels * panel_rows * k_size : NULL,
-                    l.staged ? staged_group : x_group,
-                    l.staged ? (groups - g) * planes * l.plane_size : x_length - (size_t)(x_group - x),
-                    offsets, tile_offsets, max_offset,
-                    out + (ptrdiff_t)n * layout.batch_stride + (ptrdiff_t)(g * cout_g) * layout.channel_stride,
-                    layout.channel_stride, &group_ep, oh0, rows * l.row_width};
-                const size_t t0 = block * l.tiles_per_block;
-                const size_t t1 = t0 + l.tiles_per_block < tiles ? t0 + l.tiles_per_block : tiles;
-                const size_t p0 = chunk * panels / l.panel_chunks, p1 = (chunk + 1) * panels / l.panel_chunks;
-                CONV_FN(_run_tiles)(&band, p0, p1, t0, t1, scratch);
-            }
-        }
-        free(scratch);
-        fc_denormals_restore(fp_state);
+    if (flops > CONV_PARALLEL_FLOPS && fc_max_threads() > 1) {
+#pragma omp parallel
+        CONV_FN(_conv2d_thread)(&call);
+    } else { /* no team: even one of a single thread costs microseconds on small layers */
+        CONV_FN(_conv2d_thread)(&call);
     }
+    const int status = call.status;
     free(offsets);
     free(staged);
     free(last_panels);
