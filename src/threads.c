@@ -9,6 +9,7 @@
 #include <omp.h>
 int fc_max_threads(void) { return omp_get_max_threads(); }
 void fc_set_max_threads(int n) { omp_set_num_threads(n); }
+int fc_in_parallel(void) { return omp_in_parallel(); }
 void fc_run_threads(int threads, void (*fn)(void *arg, int thread, int threads), void *arg) {
     if (threads <= 1) {
         fn(arg, 0, 1);
@@ -20,6 +21,7 @@ void fc_run_threads(int threads, void (*fn)(void *arg, int thread, int threads),
 #else
 int fc_max_threads(void) { return 1; }
 void fc_set_max_threads(int n) { (void)n; }
+int fc_in_parallel(void) { return 0; }
 void fc_run_threads(int threads, void (*fn)(void *arg, int thread, int threads), void *arg) {
     (void)threads;
     fn(arg, 0, 1);

@@ -9,6 +9,10 @@
 int fc_max_threads(void);
 void fc_set_max_threads(int n);
 
+/* Whether the calling thread is inside an active OpenMP parallel region (where worksharing
+ * loops outside a region of our own would bind to the caller's team). */
+int fc_in_parallel(void);
+
 /* Calls fn(arg, thread, threads) for thread = 0 .. threads - 1 on an OpenMP team of
  * `threads`, or directly on the calling thread when threads <= 1 (even a team of one
  * costs a few hundred nanoseconds, as much as a small layer's setup). */

@@ -78,6 +78,16 @@ def test_plan_reports_and_pickles():
     assert "Conv2d(16->32" in repr(plan)
 
 
+def test_plan_input_shape_arguments():
+    """Shapes given to flops() and workspace_bytes() are checked, never cached as floats."""
+    plan = fastconv.Conv2d(make((8, 4, 3, 3)))
+    assert plan.flops((1, 4, 10, 10)) == plan.flops(np.array([1, 4, 10, 10])) == 2 * 8 * 8 * 8 * 4 * 9
+    with pytest.raises(TypeError, match="input_shape"):
+        plan.flops((1, 4, 10.0, 10))
+    with pytest.raises(ValueError, match="input_shape"):
+        plan.workspace_bytes((4, 10, 10))
+
+
 @pytest.mark.parametrize("shape", [(1, 64, 56, 56), (8, 64, 56, 56), (1, 512, 7, 7), (1, 256, 112, 112)], ids=str)
 def test_workspace_is_bounded(shape):
     """Beyond the weights, a call never needs more than ~2 MiB, whatever the input size."""

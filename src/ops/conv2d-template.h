@@ -419,10 +419,12 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
     CONV_FN(_call) call = {s, &l, gemm, gemmt, x, weight, packed, last_panels, first_copied_group, staged,
                            offsets, tile_offsets, max_offset, out, layout, ep ? ep : &no_epilogue, FC_OK};
     const double flops = 2.0 * (double)s->batch * (double)s->out_channels * (double)pixels * (double)k_size;
-    if (flops > CONV_PARALLEL_FLOPS && fc_max_threads() > 1) {
-#pragma omp parallel
+    /* No team where one thread does it all (even a team of one costs microseconds), unless
+     * the caller runs in a team of its own, which the loops would then bind to. */
+    if ((flops > CONV_PARALLEL_FLOPS && fc_max_threads() > 1) || fc_in_parallel()) {
+#pragma omp parallel if (flops > CONV_PARALLEL_FLOPS)
         CONV_FN(_conv2d_thread)(&call);
-    } else { /* no team: even one of a single thread costs microseconds on small layers */
+    } else {
         CONV_FN(_conv2d_thread)(&call);
     }
     const int status = call.status;
