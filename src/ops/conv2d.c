@@ -39,6 +39,12 @@
  * as many planes as it has channels, costs about 14 k steps). */
 #define CONV_STORE_COST 4.0
 #define CONV_TRANSPOSED_STORE_COST 14.0
+/* A regular tile whose weight panel (MR rows read in place, K apart) has at least this many
+ * elements runs its k steps this much slower than the model's other tiles (measured: 3x3
+ * 64->64 @56, 1x7 128->128 @17 and batch 8 run 3-4 % faster on transposed tiles, which the
+ * model had priced 2 % dearer; 1x1 64->384 @14, a short panel, 2.5 % slower). */
+#define CONV_LONG_PANEL_ELEMENTS 3072
+#define CONV_LONG_PANEL_STEP_COST 1.04
 /* Staging one element costs about this many multiply-adds (~0.3 ns against ~0.01 ns). */
 #define CONV_STAGE_COST 32.0
 /* Packing one weight for transposed tiles costs about this many pixels' worth of its
@@ -159,8 +165,9 @@ static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, int
                (steps / (double)s->out_height + CONV_TRANSPOSED_STORE_COST) / k_size;
     }
     const size_t wide = s->out_height * conv_row_width(s, expanded);
+    const double step = (double)mr * k_size >= CONV_LONG_PANEL_ELEMENTS ? CONV_LONG_PANEL_STEP_COST : 1.0;
     const double tiles = (double)((cout_g + mr - 1) / mr * mr) * (double)((wide + nr - 1) / nr * nr) *
-                         (k_size + CONV_STORE_COST) / k_size;
+                         (k_size * step + CONV_STORE_COST) / k_size;
     if (!expanded) return tiles;
     /* KW staged copies per pixel and input channel instead of one (or none when x itself
      * serves), in k steps of a tile element. */
