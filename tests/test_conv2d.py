@@ -235,6 +235,21 @@ def test_threads_give_the_same_result():
     np.testing.assert_array_equal(one, two)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("size,padding", [(9, ((1, 2), (2, 1))), (150, 1)], ids=["small", "bands"])
+def test_group_tasks(isa, threads, size, padding):
+    """Layers with enough groups run one task per group that stages its own planes in a
+    buffer of its thread: the bottom-right taps read the zeros past the last plane, and maps
+    too large for one staging band are staged a band of rows at a time."""
+    previous = fastconv.get_num_threads()
+    try:
+        fastconv.set_num_threads(threads)
+        for batch in (1, 2):
+            check((batch, 24, size, size), (40, 3, 3, 3), padding=padding, groups=8, seed=batch)
+    finally:
+        fastconv.set_num_threads(previous)
+
+
 def test_concurrent_calls_from_python_threads():
     """The GIL is released: calls from several Python threads run side by side, correctly."""
     from concurrent.futures import ThreadPoolExecutor

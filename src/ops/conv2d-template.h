@@ -8,14 +8,13 @@
 #define CONV_GEMM_CONFIG CONV_PASTE(fc_, CONV_SFX, _gemm_config)
 #define CONV_GEMM_TRANSPOSED_CONFIG CONV_PASTE(fc_, CONV_SFX, _gemm_transposed_config)
 
-/* Fills staged plane `plane` (channel c, phase slot) of the band starting at output row oh0
- * from one image of x; taps that fall in the padding read zero. */
+/* Fills dst with staged plane `plane` (channel c, phase slot) of the band starting at output
+ * row oh0 from one image of x; taps that fall in the padding read zero. */
 static void CONV_FN(_stage_plane)(const fc_conv2d_shape *s, const conv_layout *l, const CONV_T *x_image, size_t oh0,
-                                  size_t plane, CONV_T *staged) {
+                                  size_t plane, CONV_T *dst) {
     const size_t slots = l->slots_h * l->slots_w, c = plane / slots;
     const size_t phase_h = l->slot_phase_h[plane % slots / l->slots_w], phase_w = l->slot_phase_w[plane % l->slots_w];
     const CONV_T *src = x_image + c * s->in_height * s->in_width;
-    CONV_T *dst = staged + plane * l->plane_size;
     const size_t sw = s->stride_width, width = l->row_width;
     /* Staged columns [first, last) read inside the input row. */
     const ptrdiff_t col0 = (ptrdiff_t)phase_w - (ptrdiff_t)s->pad_left;
@@ -269,7 +268,10 @@ size_t CONV_FN(_conv2d_workspace_size)(const fc_conv2d_shape *s, int prepacked) 
         FC_OK)
         return 0;
     const size_t k_size = conv_k_size(s);
-    const size_t staged = l.staged ? s->in_channels * l.slots_h * l.slots_w * l.plane_size : 0;
+    const size_t group_elements = s->in_channels / s->groups * l.slots_h * l.slots_w * l.plane_size;
+    const size_t staged = !l.staged        ? 0
+                          : l.group_tasks ? (size_t)threads * (group_elements + l.tile_width + l.row_width)
+                                          : s->groups * group_elements;
     const size_t last_panels =
         t.gemm && s->out_channels / s->groups % t.gemm->mr ? s->groups * t.gemm->mr * k_size : 0;
     const size_t packing = t.gemmt && !prepacked ? CONV_FN(_packed_size)(s, t.gemmt->nr) : 0;
@@ -296,21 +298,52 @@ typedef struct {
     int status;                 /* FC_ENOMEM if a thread could not allocate its scratch */
 } CONV_FN(_call);
 
+/* Task (block, chunk) of group g in the band of `rows` output rows from oh0 of image n:
+ * tiles [block * tiles_per_block, ...) times a chunk of the group's weight panels. */
+static void CONV_FN(_run_task)(const CONV_FN(_call) *c, const CONV_T *b, size_t b_length, size_t n, size_t oh0,
+                               size_t rows, size_t g, size_t block, size_t chunk, CONV_T *scratch) {
+    const fc_conv2d_shape *s = c->s;
+    const conv_layout *l = c->l;
+    const size_t groups = s->groups, cin_g = s->in_channels / groups, cout_g = s->out_channels / groups;
+    const size_t k_size = cin_g * s->kernel_height * s->kernel_width, pixels = s->out_height * s->out_width;
+    const size_t panels = (cout_g + l->panel_rows - 1) / l->panel_rows, tiles = conv_band_tiles(l, rows);
+    const CONV_EPILOGUE *ep = c->ep;
+    CONV_EPILOGUE group_ep = *ep;
+    group_ep.bias = ep->bias ? ep->bias + g * cout_g : NULL;
+    group_ep.scale = ep->scale ? ep->scale + g * cout_g : NULL;
+    group_ep.slope = ep->slope ? ep->slope + g * cout_g : NULL;
+    group_ep.residual = ep->residual ? ep->residual + (n * s->out_channels + g * cout_g) * pixels : NULL;
+    const CONV_FN(_band) band = {
+        s, l, c->gemm, c->gemmt, c->weight + g * cout_g * k_size,
+        g >= c->first_copied_group ? c->last_panels + (g - c->first_copied_group) * l->panel_rows * k_size : NULL,
+        c->gemmt ? c->packed + g * panels * l->panel_rows * k_size : NULL, b, b_length, c->offsets, c->tile_offsets, c->max_offset,
+        c->out + (ptrdiff_t)n * c->layout.batch_stride + (ptrdiff_t)(g * cout_g) * c->layout.channel_stride,
+        c->layout.channel_stride, &group_ep, oh0, rows * l->row_width};
+    const size_t t0 = block * l->tiles_per_block;
+    const size_t t1 = t0 + l->tiles_per_block < tiles ? t0 + l->tiles_per_block : tiles;
+    const size_t p0 = chunk * panels / l->panel_chunks, p1 = (chunk + 1) * panels / l->panel_chunks;
+    CONV_FN(_run_tiles)(&band, p0, p1, t0, t1, scratch);
+}
+
 /* One thread's part of a call: its share of every worksharing loop. Called from a
  * parallel region, or directly, where each loop runs whole on the calling thread. */
 static void CONV_FN(_conv2d_thread)(CONV_FN(_call) *c) {
     const fc_conv2d_shape *s = c->s;
     const conv_layout *l = c->l;
-    const size_t groups = s->groups, cin_g = s->in_channels / groups, cout_g = s->out_channels / groups;
+    const size_t groups = s->groups, cin_g = s->in_channels / groups;
     const size_t k_size = cin_g * s->kernel_height * s->kernel_width;
-    const size_t in_plane = s->in_height * s->in_width, pixels = s->out_height * s->out_width;
-    const size_t x_length = s->batch * s->in_channels * in_plane, planes = cin_g * l->slots_h * l->slots_w;
-    const size_t panel_rows = c->gemmt ? c->gemmt->nr : c->gemm->mr, tile_width = c->gemmt ? c->gemmt->mr : c->gemm->nr;
-    const size_t panels = (cout_g + panel_rows - 1) / panel_rows;
+    const size_t in_plane = s->in_height * s->in_width, x_length = s->batch * s->in_channels * in_plane;
+    const size_t planes = cin_g * l->slots_h * l->slots_w, group_elements = planes * l->plane_size;
     const size_t bands = (s->out_height + l->band_rows - 1) / l->band_rows, units = s->batch * bands;
     const unsigned fp_state = fc_denormals_flush();
-    CONV_T *scratch = fc_alloc(k_size * tile_width * sizeof(CONV_T));
-    if (!scratch) {
+    CONV_T *scratch = fc_alloc(k_size * l->tile_width * sizeof(CONV_T));
+    /* Group tasks stage into a buffer of the thread's own: one group's planes, then zeros for
+     * the reads past the last plane's end (a last row's right padding, which in the shared
+     * buffer is the next plane's first elements, and the dropped columns of the last tile). */
+    const size_t group_tail = l->tile_width + l->row_width;
+    CONV_T *group_staged = l->group_tasks ? fc_alloc((group_elements + group_tail) * sizeof(CONV_T)) : NULL;
+    if (group_staged) memset(group_staged + group_elements, 0, group_tail * sizeof(CONV_T));
+    if (!scratch || (l->group_tasks && !group_staged)) {
 #pragma omp atomic write
         c->status = FC_ENOMEM;
     }
@@ -321,43 +354,37 @@ static void CONV_FN(_conv2d_thread)(CONV_FN(_call) *c) {
         const size_t oh0 = band_index * l->band_rows;
         const size_t rows = s->out_height - oh0 < l->band_rows ? s->out_height - oh0 : l->band_rows;
         const CONV_T *x_image = c->x + n * s->in_channels * in_plane;
+        const size_t tiles = conv_band_tiles(l, rows);
+        const size_t tasks_per_group = (tiles + l->tiles_per_block - 1) / l->tiles_per_block * l->panel_chunks;
+        if (l->group_tasks) {
+#pragma omp for schedule(dynamic, 1)
+            for (size_t g = 0; g < groups; g++) {
+                if (!scratch || !group_staged) continue;
+                for (size_t plane = 0; plane < planes; plane++)
+                    CONV_FN(_stage_plane)(s, l, x_image, oh0, g * planes + plane, group_staged + plane * l->plane_size);
+                for (size_t task = 0; task < tasks_per_group; task++)
+                    CONV_FN(_run_task)(c, group_staged, group_elements + group_tail, n, oh0, rows, g,
+                                       task / l->panel_chunks, task % l->panel_chunks, scratch);
+            }
+            continue;
+        }
         if (l->staged) { /* dynamic: a thread the OS pauses holds back little staging work */
 #pragma omp for schedule(dynamic, CONV_STAGE_PLANES_PER_TASK)
             for (size_t plane = 0; plane < groups * planes; plane++)
-                CONV_FN(_stage_plane)(s, l, x_image, oh0, plane, c->staged);
+                CONV_FN(_stage_plane)(s, l, x_image, oh0, plane, c->staged + plane * l->plane_size);
         }
-        const size_t tiles = conv_band_tiles(l, rows);
-        const size_t blocks = (tiles + l->tiles_per_block - 1) / l->tiles_per_block;
-        const size_t tasks_per_group = blocks * l->panel_chunks;
 #pragma omp for schedule(dynamic, 1)
         for (size_t task = 0; task < groups * tasks_per_group; task++) {
             if (!scratch) continue;
             const size_t g = task / tasks_per_group, block = task % tasks_per_group / l->panel_chunks;
-            const size_t chunk = task % l->panel_chunks;
             const CONV_T *x_group = x_image + g * cin_g * in_plane;
-            const CONV_T *staged_group = c->staged + g * planes * l->plane_size;
-            const CONV_EPILOGUE *ep = c->ep;
-            CONV_EPILOGUE group_ep = *ep;
-            group_ep.bias = ep->bias ? ep->bias + g * cout_g : NULL;
-            group_ep.scale = ep->scale ? ep->scale + g * cout_g : NULL;
-            group_ep.slope = ep->slope ? ep->slope + g * cout_g : NULL;
-            group_ep.residual = ep->residual ? ep->residual + (n * s->out_channels + g * cout_g) * pixels : NULL;
-            const CONV_FN(_band) band = {
-                s, l, c->gemm, c->gemmt, c->weight + g * cout_g * k_size,
-                g >= c->first_copied_group ? c->last_panels + (g - c->first_copied_group) * panel_rows * k_size : NULL,
-                c->gemmt ? c->packed + g * panels * panel_rows * k_size : NULL,
-                l->staged ? staged_group : x_group,
-                l->staged ? (groups - g) * planes * l->plane_size : x_length - (size_t)(x_group - c->x),
-                c->offsets, c->tile_offsets, c->max_offset,
-                c->out + (ptrdiff_t)n * c->layout.batch_stride + (ptrdiff_t)(g * cout_g) * c->layout.channel_stride,
-                c->layout.channel_stride, &group_ep, oh0, rows * l->row_width};
-            const size_t t0 = block * l->tiles_per_block;
-            const size_t t1 = t0 + l->tiles_per_block < tiles ? t0 + l->tiles_per_block : tiles;
-            const size_t p0 = chunk * panels / l->panel_chunks, p1 = (chunk + 1) * panels / l->panel_chunks;
-            CONV_FN(_run_tiles)(&band, p0, p1, t0, t1, scratch);
+            const CONV_T *b = l->staged ? c->staged + g * group_elements : x_group;
+            const size_t b_length = l->staged ? (groups - g) * group_elements : x_length - (size_t)(x_group - c->x);
+            CONV_FN(_run_task)(c, b, b_length, n, oh0, rows, g, block, task % l->panel_chunks, scratch);
         }
     }
     free(scratch);
+    free(group_staged);
     fc_denormals_restore(fp_state);
 }
 
@@ -394,9 +421,10 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
         first_copied_group--;
     const size_t copied_groups = groups - first_copied_group;
     ptrdiff_t *offsets = malloc(2 * k_size * sizeof(ptrdiff_t));
-    CONV_T *staged = l.staged ? fc_alloc(groups * planes * l.plane_size * sizeof(CONV_T)) : NULL;
+    const int shared_staging = l.staged && !l.group_tasks; /* group tasks stage per thread */
+    CONV_T *staged = shared_staging ? fc_alloc(groups * planes * l.plane_size * sizeof(CONV_T)) : NULL;
     CONV_T *last_panels = copied_groups ? fc_alloc(copied_groups * panel_rows * k_size * sizeof(CONV_T)) : NULL;
-    if (!offsets || (l.staged && !staged) || (copied_groups && !last_panels)) {
+    if (!offsets || (shared_staging && !staged) || (copied_groups && !last_panels)) {
         free(offsets);
         free(staged);
         free(last_panels);

@@ -73,6 +73,8 @@ typedef struct {
     size_t segments;       /* transposed tiles per output row (0: tiles run over the wide band) */
     size_t tiles_per_block;
     size_t panel_chunks;   /* weight panels are split evenly (sizes differ by at most one) into this many tasks */
+    int group_tasks;       /* a task stages one group's planes and runs all its tiles: enough groups for
+                            * the threads, and each group's staged input stays in its thread's cache */
     size_t *tap_slot_h, *tap_row; /* per kh: phase slot and staged row offset */
     size_t *tap_slot_w, *tap_col; /* per kw */
     size_t *slot_phase_h, *slot_phase_w;
@@ -265,7 +267,8 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
     const size_t panels = (s->out_channels / s->groups + panel_rows - 1) / panel_rows;
     const size_t blocks = s->groups * ((tiles + l->tiles_per_block - 1) / l->tiles_per_block);
     const size_t wanted = (size_t)threads * CONV_TASKS_PER_THREAD;
-    l->panel_chunks = threads > 1 && blocks < wanted ? (wanted + blocks - 1) / blocks : 1;
+    l->group_tasks = l->staged && s->groups >= wanted;
+    l->panel_chunks = threads > 1 && blocks < wanted && !l->group_tasks ? (wanted + blocks - 1) / blocks : 1;
     if (l->panel_chunks > panels) l->panel_chunks = panels;
     return FC_OK;
 }
