@@ -34,15 +34,18 @@ typedef struct {
     size_t mr, nr;
 } fc_f64_gemm_transposed_config;
 
-/* GEMM tile shapes per ISA: an operator picks the one that wastes least on its shape. */
+/* GEMM tile shapes per ISA: an operator picks the one that wastes least on its shape. The
+ * transposed tiles include narrow ones (one or two vectors of channels) for grouped layers
+ * with 16 or 32 output channels per group. */
 #define FC_GEMM_TILES 2
+#define FC_GEMM_TRANSPOSED_TILES 4
 
 typedef struct {
     int isa;
     fc_f32_gemm_config f32_gemm[FC_GEMM_TILES]; /* unused entries have ukernel == NULL */
     fc_f64_gemm_config f64_gemm[FC_GEMM_TILES];
-    fc_f32_gemm_transposed_config f32_gemm_transposed[FC_GEMM_TILES];
-    fc_f64_gemm_transposed_config f64_gemm_transposed[FC_GEMM_TILES];
+    fc_f32_gemm_transposed_config f32_gemm_transposed[FC_GEMM_TRANSPOSED_TILES];
+    fc_f64_gemm_transposed_config f64_gemm_transposed[FC_GEMM_TRANSPOSED_TILES];
 } fc_dispatch_table;
 
 /* The best ISA this CPU (and its OS) supports among those compiled in. */

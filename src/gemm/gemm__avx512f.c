@@ -91,3 +91,41 @@
 #define GEMM_NAME fc_f64_gemm_transposed_ukernel_7x24__avx512f
 #define GEMM_EPILOGUE fc_f64_epilogue
 #include "gemm/gemm-transposed-template.h"
+
+/* Narrow transposed tiles, for grouped layers with 16 or 32 output channels per group (one
+ * or two vectors): 14 pixels x 1 vector and 7 x 2. */
+#define GEMM_T float
+#define GEMM_LOAD_LANES GEMM_LOAD_LANES_PS
+#define GEMM_STORE_LANES GEMM_STORE_LANES_PS
+#define GEMM_MR 14
+#define GEMM_NR 16
+#define GEMM_NAME fc_f32_gemm_transposed_ukernel_14x16__avx512f
+#define GEMM_EPILOGUE fc_f32_epilogue
+#include "gemm/gemm-transposed-template.h"
+
+#define GEMM_T float
+#define GEMM_LOAD_LANES GEMM_LOAD_LANES_PS
+#define GEMM_STORE_LANES GEMM_STORE_LANES_PS
+#define GEMM_MR 7
+#define GEMM_NR 32
+#define GEMM_NAME fc_f32_gemm_transposed_ukernel_7x32__avx512f
+#define GEMM_EPILOGUE fc_f32_epilogue
+#include "gemm/gemm-transposed-template.h"
+
+#define GEMM_T double
+#define GEMM_LOAD_LANES GEMM_LOAD_LANES_PD
+#define GEMM_STORE_LANES GEMM_STORE_LANES_PD
+#define GEMM_MR 14
+#define GEMM_NR 8
+#define GEMM_NAME fc_f64_gemm_transposed_ukernel_14x8__avx512f
+#define GEMM_EPILOGUE fc_f64_epilogue
+#include "gemm/gemm-transposed-template.h"
+
+#define GEMM_T double
+#define GEMM_LOAD_LANES GEMM_LOAD_LANES_PD
+#define GEMM_STORE_LANES GEMM_STORE_LANES_PD
+#define GEMM_MR 7
+#define GEMM_NR 16
+#define GEMM_NAME fc_f64_gemm_transposed_ukernel_7x16__avx512f
+#define GEMM_EPILOGUE fc_f64_epilogue
+#include "gemm/gemm-transposed-template.h"

@@ -179,7 +179,7 @@ static const CONV_GEMM_TRANSPOSED_CONFIG *CONV_FN(_choose_transposed)(const fc_c
     CONV_FN(_choose_tile)(s, &expanded, &regular_cost);
     const CONV_GEMM_TRANSPOSED_CONFIG *tiles = fc_active()->CONV_PASTE(, CONV_SFX, _gemm_transposed), *best = &tiles[0];
     double best_cost = conv_tile_cost(s, best->mr, best->nr, 1, 0);
-    for (size_t i = 1; i < FC_GEMM_TILES; i++) {
+    for (size_t i = 1; i < FC_GEMM_TRANSPOSED_TILES; i++) {
         const double cost = tiles[i].ukernel ? conv_tile_cost(s, tiles[i].mr, tiles[i].nr, 1, 0) : best_cost;
         if (cost < (1 - CONV_TILE_MARGIN) * best_cost) {
             best = &tiles[i];
