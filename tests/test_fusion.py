@@ -205,6 +205,29 @@ def test_plan_transposed_tiles_skip_padding_rows(isa, case, dtype):
         assert fastconv._ext.conv2d_method(plan.geometry(x.shape).c_shape(), "float32", True) == "transposed"
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cout_per_group,size,batch", [(16, 14, 1), (32, 7, 2), (16, 9, 1), (32, 5, 1)])
+def test_plan_narrow_transposed_tiles_for_groups(isa, cout_per_group, size, batch, dtype):
+    """Groups of 16 or 32 output channels take transposed tiles one or two vectors wide,
+    with the residual and PReLU in their epilogue, into a channel slice."""
+    groups, cin_g = 8, 12
+    cout = groups * cout_per_group
+    x = make((batch, groups * cin_g, size, size), dtype)
+    wt, b = make((cout, cin_g, 3, 3), dtype, seed=1), make(cout, dtype, seed=2)
+    residual, alpha = make((batch, cout, size, size), dtype, seed=3), np.linspace(-0.5, 0.5, cout)
+    plan = fastconv.Conv2d(wt, b, padding=1, groups=groups, activation=("prelu", alpha))
+    expected = reference.conv2d(x, wt, b, 1, 1, 1, groups, activation=("prelu", alpha), residual=residual)
+    buf = nan_filled((batch, cout + 2, size, size), dtype)
+    plan(x, residual=residual, out=buf[:, 1:-1])
+    assert_close(buf[:, 1:-1], expected, dtype)
+    assert np.isnan(buf[:, [0, -1]]).all()
+    if isa == "avx512" and size in (14, 7):  # the path under test is taken
+        shape, name = plan.geometry(x.shape).c_shape(), np.dtype(dtype).name
+        assert fastconv._ext.conv2d_method(shape, name, True) == "transposed"
+        if dtype == np.float32:
+            assert fastconv._ext.conv2d_transposed_channels(shape, name) == cout_per_group
+
+
 @pytest.mark.parametrize("case", TRANSPOSED_SHAPES, ids=lambda c: "x".join(map(str, c[1:5])))
 def test_functional_call_packs_for_transposed_tiles_on_batches(isa, case):
     """Batches of small maps amortize packing the weights inside a plain conv2d call."""
