@@ -228,6 +228,21 @@ def test_plan_narrow_transposed_tiles_for_groups(isa, cout_per_group, size, batc
             assert fastconv._ext.conv2d_transposed_channels(shape, name) == cout_per_group
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel,padding", [((3, 3), 1), ((1, 3), (0, 1)), ((3, 1), (1, 0))])
+@pytest.mark.parametrize("cout", [48, 100])
+def test_plan_row_of_8_tiles(isa, kernel, padding, cout, dtype):
+    """8x8 maps (Inception-v3's last blocks) run one transposed tile per row of 8 pixels."""
+    x, wt = make((2, 64, 8, 8), dtype), make((cout, 64) + kernel, dtype, seed=1)
+    plan = fastconv.Conv2d(wt, make(cout, dtype, seed=2), padding=padding, activation="relu6")
+    expected = reference.conv2d(x, wt, plan.bias, 1, padding, activation="relu6")
+    assert_close(plan(x), expected, dtype)
+    if isa == "avx512" and dtype == np.float32 and cout == 48:  # the path under test is taken
+        shape = plan.geometry(x.shape).c_shape()
+        assert fastconv._ext.conv2d_method(shape, "float32", True) == "transposed"
+        assert fastconv._ext.conv2d_transposed_channels(shape, "float32") == 48
+
+
 @pytest.mark.parametrize("case", TRANSPOSED_SHAPES, ids=lambda c: "x".join(map(str, c[1:5])))
 def test_functional_call_packs_for_transposed_tiles_on_batches(isa, case):
     """Batches of small maps amortize packing the weights inside a plain conv2d call."""

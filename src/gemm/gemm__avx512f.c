@@ -129,3 +129,22 @@
 #define GEMM_NAME fc_f64_gemm_transposed_ukernel_7x16__avx512f
 #define GEMM_EPILOGUE fc_f64_epilogue
 #include "gemm/gemm-transposed-template.h"
+
+/* Rows of 8 (Inception's 8x8 maps), one tile per row: 8 pixels x 3 vectors. */
+#define GEMM_T float
+#define GEMM_LOAD_LANES GEMM_LOAD_LANES_PS
+#define GEMM_STORE_LANES GEMM_STORE_LANES_PS
+#define GEMM_MR 8
+#define GEMM_NR 48
+#define GEMM_NAME fc_f32_gemm_transposed_ukernel_8x48__avx512f
+#define GEMM_EPILOGUE fc_f32_epilogue
+#include "gemm/gemm-transposed-template.h"
+
+#define GEMM_T double
+#define GEMM_LOAD_LANES GEMM_LOAD_LANES_PD
+#define GEMM_STORE_LANES GEMM_STORE_LANES_PD
+#define GEMM_MR 8
+#define GEMM_NR 24
+#define GEMM_NAME fc_f64_gemm_transposed_ukernel_8x24__avx512f
+#define GEMM_EPILOGUE fc_f64_epilogue
+#include "gemm/gemm-transposed-template.h"
