@@ -270,7 +270,7 @@ size_t CONV_FN(_conv2d_workspace_size)(const fc_conv2d_shape *s, int prepacked) 
     const size_t k_size = conv_k_size(s);
     const size_t group_elements = s->in_channels / s->groups * l.slots_h * l.slots_w * l.plane_size;
     const size_t staged = !l.staged        ? 0
-                          : l.group_tasks ? (size_t)threads * (group_elements + l.tile_width + l.row_width)
+                          : l.own_staging ? (size_t)threads * (group_elements + l.tile_width + l.row_width)
                                           : s->groups * group_elements;
     const size_t last_panels =
         t.gemm && s->out_channels / s->groups % t.gemm->mr ? s->groups * t.gemm->mr * k_size : 0;
@@ -337,54 +337,58 @@ static void CONV_FN(_conv2d_thread)(CONV_FN(_call) *c) {
     const size_t bands = (s->out_height + l->band_rows - 1) / l->band_rows, units = s->batch * bands;
     const unsigned fp_state = fc_denormals_flush();
     CONV_T *scratch = fc_alloc(k_size * l->tile_width * sizeof(CONV_T));
-    /* Group tasks stage into a buffer of the thread's own: one group's planes, then zeros for
-     * the reads past the last plane's end (a last row's right padding, which in the shared
-     * buffer is the next plane's first elements, and the dropped columns of the last tile). */
-    const size_t group_tail = l->tile_width + l->row_width;
-    CONV_T *group_staged = l->group_tasks ? fc_alloc((group_elements + group_tail) * sizeof(CONV_T)) : NULL;
-    if (group_staged) memset(group_staged + group_elements, 0, group_tail * sizeof(CONV_T));
-    if (!scratch || (l->group_tasks && !group_staged)) {
+    /* Own staging goes to a buffer of the thread's: one group's planes, then zeros for the
+     * reads past the last plane's end (a last row's right padding, which in the shared buffer
+     * is the next plane's first elements, and the dropped columns of the last tile). */
+    const size_t tail = l->tile_width + l->row_width;
+    CONV_T *own = l->own_staging ? fc_alloc((group_elements + tail) * sizeof(CONV_T)) : NULL;
+    if (own) memset(own + group_elements, 0, tail * sizeof(CONV_T));
+    if (!scratch || (l->own_staging && !own)) {
 #pragma omp atomic write
         c->status = FC_ENOMEM;
     }
-    /* A unit is a band of one image, every group at once: one staging pass and one round of
-     * tasks (groups x tile blocks x panel chunks) per unit. */
-    for (size_t unit = 0; unit < units; unit++) {
-        const size_t band_index = unit % bands, n = unit / bands;
-        const size_t oh0 = band_index * l->band_rows;
-        const size_t rows = s->out_height - oh0 < l->band_rows ? s->out_height - oh0 : l->band_rows;
-        const CONV_T *x_image = c->x + n * s->in_channels * in_plane;
-        const size_t tiles = conv_band_tiles(l, rows);
-        const size_t tasks_per_group = (tiles + l->tiles_per_block - 1) / l->tiles_per_block * l->panel_chunks;
-        if (l->group_tasks) {
+    /* A unit is a band of one image. With own staging, a task is one group of one unit;
+     * otherwise each unit is staged by the team, every group at once, then its tasks (groups x
+     * tile blocks x panel chunks) run. */
+    if (l->own_staging) {
 #pragma omp for schedule(dynamic, 1)
-            for (size_t g = 0; g < groups; g++) {
-                if (!scratch || !group_staged) continue;
-                for (size_t plane = 0; plane < planes; plane++)
-                    CONV_FN(_stage_plane)(s, l, x_image, oh0, g * planes + plane, group_staged + plane * l->plane_size);
-                for (size_t task = 0; task < tasks_per_group; task++)
-                    CONV_FN(_run_task)(c, group_staged, group_elements + group_tail, n, oh0, rows, g,
-                                       task / l->panel_chunks, task % l->panel_chunks, scratch);
-            }
-            continue;
+        for (size_t task = 0; task < units * groups; task++) {
+            if (!scratch || !own) continue;
+            const size_t g = task % groups;
+            const conv_unit b = conv_unit_band(s, l, task / groups);
+            const CONV_T *x_image = c->x + b.image * s->in_channels * in_plane;
+            for (size_t plane = 0; plane < planes; plane++)
+                CONV_FN(_stage_plane)(s, l, x_image, b.oh0, g * planes + plane, own + plane * l->plane_size);
+            const size_t tasks = conv_unit_tasks(l, b.rows);
+            for (size_t t = 0; t < tasks; t++)
+                CONV_FN(_run_task)(c, own, group_elements + tail, b.image, b.oh0, b.rows, g, t / l->panel_chunks,
+                                   t % l->panel_chunks, scratch);
         }
-        if (l->staged) { /* dynamic: a thread the OS pauses holds back little staging work */
+    } else {
+        for (size_t unit = 0; unit < units; unit++) {
+            const conv_unit b = conv_unit_band(s, l, unit);
+            const CONV_T *x_image = c->x + b.image * s->in_channels * in_plane;
+            if (l->staged) { /* dynamic: a thread the OS pauses holds back little staging work */
 #pragma omp for schedule(dynamic, CONV_STAGE_PLANES_PER_TASK)
-            for (size_t plane = 0; plane < groups * planes; plane++)
-                CONV_FN(_stage_plane)(s, l, x_image, oh0, plane, c->staged + plane * l->plane_size);
-        }
+                for (size_t plane = 0; plane < groups * planes; plane++)
+                    CONV_FN(_stage_plane)(s, l, x_image, b.oh0, plane, c->staged + plane * l->plane_size);
+            }
+            const size_t tasks = conv_unit_tasks(l, b.rows);
 #pragma omp for schedule(dynamic, 1)
-        for (size_t task = 0; task < groups * tasks_per_group; task++) {
-            if (!scratch) continue;
-            const size_t g = task / tasks_per_group, block = task % tasks_per_group / l->panel_chunks;
-            const CONV_T *x_group = x_image + g * cin_g * in_plane;
-            const CONV_T *b = l->staged ? c->staged + g * group_elements : x_group;
-            const size_t b_length = l->staged ? (groups - g) * group_elements : x_length - (size_t)(x_group - c->x);
-            CONV_FN(_run_task)(c, b, b_length, n, oh0, rows, g, block, task % l->panel_chunks, scratch);
+            for (size_t task = 0; task < groups * tasks; task++) {
+                if (!scratch) continue;
+                const size_t g = task / tasks, t = task % tasks;
+                const CONV_T *x_group = x_image + g * cin_g * in_plane;
+                const CONV_T *src = l->staged ? c->staged + g * group_elements : x_group;
+                const size_t length =
+                    l->staged ? (groups - g) * group_elements : x_length - (size_t)(x_group - c->x);
+                CONV_FN(_run_task)(c, src, length, b.image, b.oh0, b.rows, g, t / l->panel_chunks,
+                                   t % l->panel_chunks, scratch);
+            }
         }
     }
     free(scratch);
-    free(group_staged);
+    free(own);
     fc_denormals_restore(fp_state);
 }
 
@@ -421,7 +425,7 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
         first_copied_group--;
     const size_t copied_groups = groups - first_copied_group;
     ptrdiff_t *offsets = malloc(2 * k_size * sizeof(ptrdiff_t));
-    const int shared_staging = l.staged && !l.group_tasks; /* group tasks stage per thread */
+    const int shared_staging = l.staged && !l.own_staging; /* else each thread stages its own */
     CONV_T *staged = shared_staging ? fc_alloc(groups * planes * l.plane_size * sizeof(CONV_T)) : NULL;
     CONV_T *last_panels = copied_groups ? fc_alloc(copied_groups * panel_rows * k_size * sizeof(CONV_T)) : NULL;
     if (!offsets || (shared_staging && !staged) || (copied_groups && !last_panels)) {

@@ -73,8 +73,9 @@ typedef struct {
     size_t segments;       /* transposed tiles per output row (0: tiles run over the wide band) */
     size_t tiles_per_block;
     size_t panel_chunks;   /* weight panels are split evenly (sizes differ by at most one) into this many tasks */
-    int group_tasks;       /* a task stages one group's planes and runs all its tiles: enough groups for
-                            * the threads, and each group's staged input stays in its thread's cache */
+    int own_staging;       /* a task stages one group of one band into its thread's buffer and runs all
+                            * its tiles: enough of them for the threads (groups, images, bands), and
+                            * no barrier, no staged plane read by another core */
     size_t *tap_slot_h, *tap_row; /* per kh: phase slot and staged row offset */
     size_t *tap_slot_w, *tap_col; /* per kw */
     size_t *slot_phase_h, *slot_phase_w;
@@ -267,10 +268,27 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
     const size_t panels = (s->out_channels / s->groups + panel_rows - 1) / panel_rows;
     const size_t blocks = s->groups * ((tiles + l->tiles_per_block - 1) / l->tiles_per_block);
     const size_t wanted = (size_t)threads * CONV_TASKS_PER_THREAD;
-    l->group_tasks = l->staged && s->groups >= wanted;
-    l->panel_chunks = threads > 1 && blocks < wanted && !l->group_tasks ? (wanted + blocks - 1) / blocks : 1;
+    /* Own staging where its tasks share out evenly: a multiple of the threads, or many. */
+    const size_t own_tasks = s->batch * ((s->out_height + l->band_rows - 1) / l->band_rows) * s->groups;
+    l->own_staging = l->staged && own_tasks >= wanted && (own_tasks % (size_t)threads == 0 || own_tasks >= 2 * wanted);
+    l->panel_chunks = threads > 1 && blocks < wanted && !l->own_staging ? (wanted + blocks - 1) / blocks : 1;
     if (l->panel_chunks > panels) l->panel_chunks = panels;
     return FC_OK;
+}
+
+/* A unit of work: a band of output rows of one image. */
+typedef struct {
+    size_t image, oh0, rows;
+} conv_unit;
+
+static conv_unit conv_unit_band(const fc_conv2d_shape *s, const conv_layout *l, size_t unit) {
+    const size_t bands = (s->out_height + l->band_rows - 1) / l->band_rows, oh0 = unit % bands * l->band_rows;
+    return (conv_unit){unit / bands, oh0, s->out_height - oh0 < l->band_rows ? s->out_height - oh0 : l->band_rows};
+}
+
+/* Tasks of one group in a band of `rows` output rows: tile blocks x panel chunks. */
+static size_t conv_unit_tasks(const conv_layout *l, size_t rows) {
+    return (conv_band_tiles(l, rows) + l->tiles_per_block - 1) / l->tiles_per_block * l->panel_chunks;
 }
 
 /* Offset in the B source of one group of B row k: k = (c, kh, kw) for regular tiles, as the
