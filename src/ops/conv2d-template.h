@@ -29,14 +29,15 @@ static void CONV_FN(_stage_plane)(const fc_conv2d_shape *s, const conv_layout *l
             continue;
         }
         const CONV_T *row = src + (size_t)ih * s->in_width + col0;
-        memset(dst, 0, first * sizeof(CONV_T));
+        /* Loops rather than memset/memcpy: rows are short, and the calls cost more than the copy. */
+        for (size_t j = 0; j < first; j++) dst[j] = 0;
         if (sw == 1)
-            memcpy(dst + first, row + first, (last - first) * sizeof(CONV_T));
+            for (size_t j = first; j < last; j++) dst[j] = row[j];
         else if (sw == 2) /* a constant stride lets the compiler vectorize the gather */
             for (size_t j = first; j < last; j++) dst[j] = row[j * 2];
         else
             for (size_t j = first; j < last; j++) dst[j] = row[j * sw];
-        memset(dst + last, 0, (width - last) * sizeof(CONV_T));
+        for (size_t j = last; j < width; j++) dst[j] = 0;
     }
 }
 
