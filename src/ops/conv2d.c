@@ -58,6 +58,9 @@
 #define CONV_PACK_PARALLEL_ELEMENTS (256 * 1024)
 /* Tasks per thread to aim for, so that dynamic scheduling evens out ragged ones. */
 #define CONV_TASKS_PER_THREAD 2
+/* Whole (band, group) tasks per thread from which a count the threads do not divide is
+ * shared out anyway: a thread then runs at most one task in this many more than another. */
+#define CONV_OWN_TASKS_PER_THREAD 8
 
 typedef struct {
     int staged;            /* copy the input into padded phase planes (else read x) */
@@ -268,9 +271,11 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
     const size_t panels = (s->out_channels / s->groups + panel_rows - 1) / panel_rows;
     const size_t blocks = s->groups * ((tiles + l->tiles_per_block - 1) / l->tiles_per_block);
     const size_t wanted = (size_t)threads * CONV_TASKS_PER_THREAD;
-    /* Own staging where its tasks share out evenly: a multiple of the threads, or many. */
+    /* Own staging where its tasks share out evenly among the threads: as many as they want and a
+     * multiple of them, or so many that one more for some costs little (a task runs whole). */
     const size_t own_tasks = s->batch * ((s->out_height + l->band_rows - 1) / l->band_rows) * s->groups;
-    l->own_staging = l->staged && own_tasks >= wanted && (own_tasks % (size_t)threads == 0 || own_tasks >= 2 * wanted);
+    l->own_staging = l->staged && own_tasks >= wanted &&
+                     (own_tasks % (size_t)threads == 0 || own_tasks >= CONV_OWN_TASKS_PER_THREAD * (size_t)threads);
     l->panel_chunks = threads > 1 && blocks < wanted && !l->own_staging ? (wanted + blocks - 1) / blocks : 1;
     if (l->panel_chunks > panels) l->panel_chunks = panels;
     return FC_OK;
