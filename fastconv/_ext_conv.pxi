@@ -35,6 +35,9 @@ cdef class ConvShape:
     def __cinit__(self, dict fields):
         self.s = fields
 
+    def __reduce__(self):  # pickled with the geometry that caches it
+        return ConvShape, (self.s,)
+
 
 cdef inline fc_f32_epilogue f32_epilogue(const float[::1] scale, const float[::1] bias, const float[::1] slope,
                                          const float[::1] residual, double lower, double upper) noexcept nogil:

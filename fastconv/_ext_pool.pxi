@@ -36,6 +36,9 @@ cdef class PoolShape:
     def __cinit__(self, dict fields):
         self.s = fields
 
+    def __reduce__(self):  # pickled with the geometry that caches it
+        return PoolShape, (self.s,)
+
 def max_pool2d(PoolShape shape not None,
                const real[:, :, :, ::1] x,
                real[:, :, :, :] out,  # OUT: planes C-contiguous (checked in Python); may be a channel slice

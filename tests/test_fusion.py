@@ -78,6 +78,17 @@ def test_plan_reports_and_pickles():
     assert "Conv2d(16->32" in repr(plan)
 
 
+def test_geometry_pickles_with_its_compiled_shape():
+    plan = fastconv.Conv2d(make((8, 4, 3, 3)), padding=1)
+    geometry = plan.geometry((2, 4, 10, 10))
+    geometry.c_shape()  # cached on the geometry
+    clone = pickle.loads(pickle.dumps(geometry))
+    assert clone == geometry
+    x = make((2, 4, 10, 10), seed=3)
+    assert_close(fastconv._conv.run_conv2d(clone, x, plan.weight, None, None, -np.inf, np.inf, None, None),
+                 reference.conv2d(x, plan.weight, padding=1), np.float32)
+
+
 def test_plan_input_shape_arguments():
     """Shapes given to flops() and workspace_bytes() are checked, never cached as floats."""
     plan = fastconv.Conv2d(make((8, 4, 3, 3)))
