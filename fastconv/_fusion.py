@@ -136,11 +136,13 @@ class Conv2d:
     def geometry(self, input_shape):
         """Every size of a call on an input of ``input_shape``."""
         try:  # the geometry cache takes shapes of ints only
+            if any(isinstance(d, (bool, np.bool_)) for d in input_shape):
+                raise TypeError
             shape = tuple(map(operator.index, input_shape))
         except TypeError:
             raise TypeError(f"input_shape must be a tuple of ints, got {input_shape!r}") from None
-        if len(shape) != 4:
-            raise ValueError(f"input_shape must be (N, C, H, W), got {tuple(input_shape)}")
+        if len(shape) != 4 or min(shape) < 0:
+            raise ValueError(f"input_shape must be (N, C, H, W) of sizes >= 0, got {tuple(input_shape)}")
         return conv_geometry(shape, self.weight.shape, self.stride, self.padding, self.dilation, self.groups)
 
     def _prepared(self, input_shape, isa):

@@ -97,6 +97,10 @@ def test_plan_input_shape_arguments():
         plan.flops((1, 4, 10.0, 10))
     with pytest.raises(ValueError, match="input_shape"):
         plan.workspace_bytes((4, 10, 10))
+    with pytest.raises(ValueError, match="input_shape"):
+        plan.flops((-1, 4, 10, 10))
+    with pytest.raises(TypeError, match="input_shape"):
+        plan.flops((True, 4, 10, 10))
 
 
 @pytest.mark.parametrize("shape", [(1, 64, 56, 56), (8, 64, 56, 56), (1, 512, 7, 7), (1, 256, 112, 112)], ids=str)
