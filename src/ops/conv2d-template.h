@@ -317,7 +317,8 @@ static void CONV_FN(_run_task)(const CONV_FN(_call) *c, const CONV_T *b, size_t 
     const CONV_FN(_band) band = {
         s, l, c->gemm, c->gemmt, c->weight + g * cout_g * k_size,
         g >= c->first_copied_group ? c->last_panels + (g - c->first_copied_group) * l->panel_rows * k_size : NULL,
-        c->gemmt ? c->packed + g * panels * l->panel_rows * k_size : NULL, b, b_length, c->offsets, c->tile_offsets, c->max_offset,
+        c->gemmt ? c->packed + g * panels * l->panel_rows * k_size : NULL, b, b_length, c->offsets, c->tile_offsets,
+        c->max_offset,
         c->out + (ptrdiff_t)n * c->layout.batch_stride + (ptrdiff_t)(g * cout_g) * c->layout.channel_stride,
         c->layout.channel_stride, &group_ep, oh0, rows * l->row_width};
     const size_t t0 = block * l->tiles_per_block;

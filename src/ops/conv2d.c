@@ -223,9 +223,6 @@ static size_t conv_band_tiles(const conv_layout *l, size_t rows) {
     return l->segments ? rows * l->segments : (rows * l->row_width + l->tile_width - 1) / l->tile_width;
 }
 
-/* Chooses how the input is staged and the work split for tiles of panel_rows channels by
- * tile_width pixels (transposed: tile_width pixels of one row); FC_ENOMEM if the small
- * tables fail. */
 /* Output rows per band when `fit` staged rows fit the budget and each band reads `reach`
  * rows beyond its own (at least one row, at most all). */
 static size_t conv_band_rows(const fc_conv2d_shape *s, size_t fit, size_t reach) {
@@ -233,6 +230,9 @@ static size_t conv_band_rows(const fc_conv2d_shape *s, size_t fit, size_t reach)
     return rows < s->out_height ? rows : s->out_height;
 }
 
+/* Chooses how the input is staged and the work split for tiles of panel_rows channels by
+ * tile_width pixels (transposed: tile_width pixels of one row); FC_ENOMEM if the small
+ * tables fail. */
 static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t panel_rows, size_t tile_width,
                             int transposed, int expanded, size_t elem_size, int threads) {
     const size_t kh = s->kernel_height, kw = s->kernel_width, cin_g = s->in_channels / s->groups;
@@ -258,16 +258,17 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
         l->row_width = conv_row_width(s, expanded);
         const size_t group_row_bytes = cin_g * l->slots_h * l->slots_w * l->row_width * elem_size;
         /* Bands of every channel within the stage budget, or, with own staging, of one group
-         * within each thread's share of the own-staging budget. Own staging where its (band, group) tasks share out
-         * evenly among the threads (as many as they want and a multiple of them, or so many that
-         * one more for some costs little: a task runs whole), and a thread's band fits its share
-         * with at least twice as many rows of its own as the rows of reach it stages again. */
+         * within each thread's share of the own-staging budget. Own staging where its (band,
+         * group) tasks share out evenly among the threads (as many as they want and a multiple
+         * of them, or so many that one more for some costs little: a task runs whole), and a
+         * thread's band fits its share with at least twice as many rows of its own as the rows
+         * of reach it stages again. */
         const size_t own_fit = CONV_OWN_STAGE_BYTES / (size_t)threads / group_row_bytes;
         const size_t own_rows = conv_band_rows(s, own_fit, reach_h);
         const size_t own_tasks = s->batch * ((s->out_height + own_rows - 1) / own_rows) * s->groups;
+        const int even = own_tasks % (size_t)threads == 0 || own_tasks >= CONV_OWN_TASKS_PER_THREAD * (size_t)threads;
         l->own_staging = own_fit > reach_h && (own_rows >= 2 * reach_h || own_rows == s->out_height) &&
-                         own_tasks >= wanted &&
-                         (own_tasks % (size_t)threads == 0 || own_tasks >= CONV_OWN_TASKS_PER_THREAD * (size_t)threads);
+                         own_tasks >= wanted && even;
         l->band_rows = l->own_staging ? own_rows
                                       : conv_band_rows(s, CONV_STAGE_BYTES / (s->groups * group_row_bytes), reach_h);
         l->plane_rows = l->band_rows + reach_h;

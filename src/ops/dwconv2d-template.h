@@ -64,7 +64,8 @@ static void DWCONV_FN(_dwconv2d_thread)(void *arg, int thread, int threads) {
     if (workspace) {
         fc_dwconv_workspace_init(c->plan, workspace);
         const size_t tasks = c->d->tasks, end = tasks * (size_t)(thread + 1) / (size_t)threads;
-        for (size_t t = tasks * (size_t)thread / (size_t)threads; t < end; t++) DWCONV_FN(_dwconv2d_task)(c, t, workspace);
+        for (size_t t = tasks * (size_t)thread / (size_t)threads; t < end; t++)
+            DWCONV_FN(_dwconv2d_task)(c, t, workspace);
         free(workspace);
     } else {
 #pragma omp atomic write
