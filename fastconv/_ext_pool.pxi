@@ -28,7 +28,6 @@ cdef extern from "ops/pool2d.h":
                               double *out, fc_output_layout layout) nogil
 
 
-
 cdef class PoolShape:
     """An fc_pool2d_shape, converted once from a dict of its fields."""
     cdef fc_pool2d_shape s
@@ -38,6 +37,7 @@ cdef class PoolShape:
 
     def __reduce__(self):  # pickled with the geometry that caches it
         return PoolShape, (self.s,)
+
 
 def max_pool2d(PoolShape shape not None,
                const real[:, :, :, ::1] x,

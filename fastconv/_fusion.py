@@ -1,7 +1,5 @@
 """Inference fusion: BatchNorm folded into the convolution, conv + BN + activation in one
 call, and prepacked plans (Conv2d) that do all argument work once."""
-import operator
-
 import numpy as np
 
 from . import _ext
@@ -135,14 +133,16 @@ class Conv2d:
 
     def geometry(self, input_shape):
         """Every size of a call on an input of ``input_shape``."""
-        try:  # the geometry cache takes shapes of ints only
-            if any(isinstance(d, (bool, np.bool_)) for d in input_shape):
-                raise TypeError
-            shape = tuple(map(operator.index, input_shape))
-        except TypeError:
-            raise TypeError(f"input_shape must be a tuple of ints, got {input_shape!r}") from None
+        # The geometry cache takes shapes of ints only, as array shapes are.
+        try:
+            dims = tuple(input_shape)
+        except TypeError:  # not iterable
+            dims = None
+        if dims is None or any(isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)) for d in dims):
+            raise TypeError(f"input_shape must be a tuple of ints, got {input_shape!r}")
+        shape = tuple(map(int, dims))
         if len(shape) != 4 or min(shape) < 0:
-            raise ValueError(f"input_shape must be (N, C, H, W) of sizes >= 0, got {tuple(input_shape)}")
+            raise ValueError(f"input_shape must be (N, C, H, W) of sizes >= 0, got {shape}")
         return conv_geometry(shape, self.weight.shape, self.stride, self.padding, self.dilation, self.groups)
 
     def _prepared(self, input_shape, isa):

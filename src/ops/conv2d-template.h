@@ -271,7 +271,7 @@ size_t CONV_FN(_conv2d_workspace_size)(const fc_conv2d_shape *s, int prepacked) 
     const size_t k_size = conv_k_size(s);
     const size_t group_elements = s->in_channels / s->groups * l.slots_h * l.slots_w * l.plane_size;
     const size_t staged = !l.staged        ? 0
-                          : l.own_staging ? (size_t)threads * (group_elements + l.tile_width + l.row_width)
+                          : l.own_staging ? (size_t)threads * (group_elements + conv_own_tail(&l))
                                           : s->groups * group_elements;
     const size_t last_panels =
         t.gemm && s->out_channels / s->groups % t.gemm->mr ? s->groups * t.gemm->mr * k_size : 0;
@@ -336,13 +336,11 @@ static void CONV_FN(_conv2d_thread)(CONV_FN(_call) *c) {
     const size_t k_size = cin_g * s->kernel_height * s->kernel_width;
     const size_t in_plane = s->in_height * s->in_width, x_length = s->batch * s->in_channels * in_plane;
     const size_t planes = cin_g * l->slots_h * l->slots_w, group_elements = planes * l->plane_size;
-    const size_t bands = (s->out_height + l->band_rows - 1) / l->band_rows, units = s->batch * bands;
+    const size_t units = s->batch * conv_band_count(s, l->band_rows);
     const unsigned fp_state = fc_denormals_flush();
     CONV_T *scratch = fc_alloc(k_size * l->tile_width * sizeof(CONV_T));
-    /* Own staging goes to a buffer of the thread's: one group's planes, then zeros for the
-     * reads past the last plane's end (a last row's right padding, which in the shared buffer
-     * is the next plane's first elements, and the dropped columns of the last tile). */
-    const size_t tail = l->tile_width + l->row_width;
+    /* Own staging goes to a buffer of the thread's: one group's planes, then zeros. */
+    const size_t tail = conv_own_tail(l);
     CONV_T *own = l->own_staging ? fc_alloc((group_elements + tail) * sizeof(CONV_T)) : NULL;
     if (own) memset(own + group_elements, 0, tail * sizeof(CONV_T));
     if (!scratch || (l->own_staging && !own)) {

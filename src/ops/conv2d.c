@@ -223,6 +223,15 @@ static size_t conv_band_tiles(const conv_layout *l, size_t rows) {
     return l->segments ? rows * l->segments : (rows * l->row_width + l->tile_width - 1) / l->tile_width;
 }
 
+/* Bands of `band_rows` output rows in an image. */
+static size_t conv_band_count(const fc_conv2d_shape *s, size_t band_rows) {
+    return (s->out_height + band_rows - 1) / band_rows;
+}
+
+/* Zeros past the end of a thread's own staged planes: the last row's right padding (in the
+ * shared buffer, the next plane's first elements) and the dropped columns of the last tile. */
+static size_t conv_own_tail(const conv_layout *l) { return l->tile_width + l->row_width; }
+
 /* Output rows per band when `fit` staged rows fit the budget and each band reads `reach`
  * rows beyond its own (at least one row, at most all). */
 static size_t conv_band_rows(const fc_conv2d_shape *s, size_t fit, size_t reach) {
@@ -265,7 +274,7 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
          * of reach it stages again. */
         const size_t own_fit = CONV_OWN_STAGE_BYTES / (size_t)threads / group_row_bytes;
         const size_t own_rows = conv_band_rows(s, own_fit, reach_h);
-        const size_t own_tasks = s->batch * ((s->out_height + own_rows - 1) / own_rows) * s->groups;
+        const size_t own_tasks = s->batch * conv_band_count(s, own_rows) * s->groups;
         const int even = own_tasks % (size_t)threads == 0 || own_tasks >= CONV_OWN_TASKS_PER_THREAD * (size_t)threads;
         l->own_staging = own_fit > reach_h && (own_rows >= 2 * reach_h || own_rows == s->out_height) &&
                          own_tasks >= wanted && even;
@@ -305,7 +314,7 @@ typedef struct {
 } conv_unit;
 
 static conv_unit conv_unit_band(const fc_conv2d_shape *s, const conv_layout *l, size_t unit) {
-    const size_t bands = (s->out_height + l->band_rows - 1) / l->band_rows, oh0 = unit % bands * l->band_rows;
+    const size_t bands = conv_band_count(s, l->band_rows), oh0 = unit % bands * l->band_rows;
     return (conv_unit){unit / bands, oh0, s->out_height - oh0 < l->band_rows ? s->out_height - oh0 : l->band_rows};
 }
 
