@@ -216,8 +216,44 @@ def test_plan_transposed_tiles_skip_padding_rows(isa, case, dtype):
     plan = fastconv.Conv2d(wt, b, stride=stride, padding=padding, dilation=dilation, activation=("prelu", alpha))
     expected = reference.conv2d(x, wt, b, stride, padding, dilation, activation=("prelu", alpha))
     assert_close(plan(x), expected, dtype)
-    if isa == "avx512":  # the path under test is taken
-        assert fastconv._ext.conv2d_method(plan.geometry(x.shape).c_shape(), "float32", True) == "transposed"
+    if isa == "avx512":  # the path under test is taken (compact tiles skip rows as the others do)
+        assert fastconv._ext.conv2d_method(plan.geometry(x.shape).c_shape(), "float32", True) in ("transposed",
+                                                                                                   "compact")
+
+
+# Rows whose width no tile divides (17, 10) take compact transposed tiles: consecutive output
+# pixels across rows, each read at its own offset, none computed and dropped. Padded columns
+# on both sides (reads past a staged band's end), a band split of a deep input, x itself as
+# the B source (no padding, stride 1), strides, groups, partial last tiles.
+COMPACT_CASES = [
+    # (batch, cin, cout, h, w, kernel, padding, stride, groups)
+    (1, 64, 64, 17, 17, (1, 7), ((0, 0), (3, 3)), 1, 1),
+    (2, 48, 64, 35, 35, (3, 3), 0, 2, 1),
+    (1, 64, 64, 12, 12, (3, 3), 0, 1, 1),
+    (2, 64, 64, 17, 17, (3, 3), ((1, 2), (2, 1)), 1, 2),
+    (1, 1536, 32, 17, 17, (1, 7), ((0, 0), (3, 3)), 1, 1),
+]
+
+
+@pytest.mark.parametrize("case", COMPACT_CASES, ids=lambda c: "x".join(map(str, c[:5])))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_plan_compact_transposed_tiles(isa, case, dtype):
+    n, cin, cout, h, w, kernel, padding, stride, groups = case
+    x = make((n, cin, h, w), dtype)
+    wt, b = make((cout, cin // groups) + kernel, dtype, seed=1), make(cout, dtype, seed=2)
+    alpha = np.linspace(-0.5, 0.5, cout)
+    plan = fastconv.Conv2d(wt, b, stride=stride, padding=padding, groups=groups, activation=("prelu", alpha))
+    geometry = plan.geometry(x.shape)
+    residual = make(geometry.out_shape, dtype, seed=3)
+    expected = reference.conv2d(x, wt, b, stride, padding, 1, groups, activation=("prelu", alpha), residual=residual)
+    buf = nan_filled((n, cout + 3, *geometry.out_shape[2:]), dtype)
+    plan(x, residual=residual, out=buf[:, 1:cout + 1])
+    assert_close(buf[:, 1:cout + 1], expected, dtype)
+    assert np.isnan(buf[:, :1]).all() and np.isnan(buf[:, cout + 1:]).all()
+    assert_close(plan(x), reference.conv2d(x, wt, b, stride, padding, 1, groups, activation=("prelu", alpha)),
+                 dtype)
+    if isa == "avx512" and dtype == np.float32:  # the path under test is taken
+        assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", True) == "compact"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -5,8 +5,10 @@
  * (GEMM_T, GEMM_VBYTES, GEMM_MR, GEMM_NR, GEMM_NAME, GEMM_EPILOGUE).
  *
  * Each k step loads NR / VL vectors of packed weights (w: kc rows of NR channels) and
- * broadcasts MR consecutive pixels of B row k (at a + a_offsets[k]). The tile is stored
- * transposed: each run of channel c's pixels is contiguous in its output plane. */
+ * broadcasts MR pixels of B row k: consecutive ones at a + a_offsets[k], or, for tiles of
+ * consecutive output pixels that cross rows of the B source, each at its own offset from
+ * there. The tile is stored transposed: each run of channel c's pixels is contiguous in its
+ * output plane. */
 #include "gemm/gemm-template-begin.h"
 
 /* Lane-wise choice between vectors: mask from a vector comparison (all ones or zero). */
@@ -159,15 +161,15 @@ static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _store)(
         }
 }
 
-void GEMM_NAME(size_t mr, size_t nc, size_t kc, const GEMM_T *restrict a, const ptrdiff_t *restrict a_offsets,
-               const GEMM_T *restrict w, GEMM_T *restrict out, size_t out_channel_stride,
-               const fc_tile_run *restrict runs, size_t run_count, const GEMM_EPILOGUE *ep) {
-    GEMM_VEC acc[GEMM_MR][GEMM_NV];
+/* The k loop: pixel i of B row k at a + a_offsets[k] + i, or + pixels[i]; inlined once
+ * for each (consecutive pixels address by constant displacements, other pixels by their
+ * offsets, which the loop keeps in registers as far as there are registers). */
+static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _accumulate)(
+    GEMM_VEC acc[GEMM_MR][GEMM_NV], size_t kc, const GEMM_T *restrict a, const ptrdiff_t *restrict a_offsets,
+    const ptrdiff_t *restrict pixels, const GEMM_T *restrict w) {
+    ptrdiff_t at[GEMM_MR];
 #pragma GCC unroll 64
-    for (size_t i = 0; i < GEMM_MR; i++)
-#pragma GCC unroll 64
-        for (size_t v = 0; v < GEMM_NV; v++) acc[i][v] = (GEMM_VEC){0};
-
+    for (size_t i = 0; i < GEMM_MR; i++) at[i] = pixels ? pixels[i] : (ptrdiff_t)i;
     for (size_t k = 0; k < kc; k++) {
         const GEMM_T *restrict ak = a + a_offsets[k];
         GEMM_VEC wv[GEMM_NV];
@@ -175,12 +177,27 @@ void GEMM_NAME(size_t mr, size_t nc, size_t kc, const GEMM_T *restrict a, const 
         for (size_t v = 0; v < GEMM_NV; v++) wv[v] = *(const GEMM_VEC *)(w + v * GEMM_VL);
 #pragma GCC unroll 64
         for (size_t i = 0; i < GEMM_MR; i++) {
-            const GEMM_T ai = ak[i];
+            const GEMM_T ai = ak[at[i]];
 #pragma GCC unroll 64
             for (size_t v = 0; v < GEMM_NV; v++) acc[i][v] += ai * wv[v];
         }
         w += GEMM_NR;
     }
+}
+
+void GEMM_NAME(size_t mr, size_t nc, size_t kc, const GEMM_T *restrict a, const ptrdiff_t *restrict a_offsets,
+               const ptrdiff_t *restrict pixels, const GEMM_T *restrict w, GEMM_T *restrict out,
+               size_t out_channel_stride, const fc_tile_run *restrict runs, size_t run_count,
+               const GEMM_EPILOGUE *ep) {
+    GEMM_VEC acc[GEMM_MR][GEMM_NV];
+#pragma GCC unroll 64
+    for (size_t i = 0; i < GEMM_MR; i++)
+#pragma GCC unroll 64
+        for (size_t v = 0; v < GEMM_NV; v++) acc[i][v] = (GEMM_VEC){0};
+    if (pixels)
+        GEMM_PASTE(GEMM_NAME, _accumulate)(acc, kc, a, a_offsets, pixels, w);
+    else
+        GEMM_PASTE(GEMM_NAME, _accumulate)(acc, kc, a, a_offsets, NULL, w);
 
     if (run_count == 1 && runs->column == 0 && runs->length == mr)
         GEMM_PASTE(GEMM_NAME, _store)(acc, mr, nc, out, out_channel_stride, runs, run_count, ep, 1);

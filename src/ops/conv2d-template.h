@@ -61,10 +61,28 @@ typedef struct {
     size_t oh0, band_pixels;
 } CONV_FN(_band);
 
-/* First wide pixel of tile t. */
-static size_t CONV_FN(_tile_start)(const CONV_FN(_band) *band, size_t t) {
+/* Where tile t reads in the band's B source: from its first wide pixel (the return value)
+ * to *end, one past its last; a compact tile's pixels (from its first output pixel, which
+ * *first gets) are at the offsets from there that `pixels` gets, if not NULL: tile_width of
+ * them, the band's last repeated past its end, as the kernel reads every one. */
+static size_t CONV_FN(_tile_extent)(const CONV_FN(_band) *band, size_t t, size_t *end, size_t *first,
+                                    ptrdiff_t *pixels) {
     const conv_layout *l = band->l;
-    return l->segments ? t / l->segments * l->row_width + t % l->segments * l->tile_width : t * l->tile_width;
+    const size_t width = l->tile_width, ow = band->s->out_width;
+    size_t start;
+    if (l->order == CONV_TILES_COMPACT) {
+        const size_t q0 = t * width, band_end = band->band_pixels / l->row_width * ow;
+        const size_t count = band_end - q0 < width ? band_end - q0 : width;
+        start = q0 / ow * l->row_width + q0 % ow;
+        for (size_t i = 0, q = q0; pixels && i < width; i++, q += i < count)
+            pixels[i] = (ptrdiff_t)(q / ow * l->row_width + q % ow - start);
+        *first = q0;
+        *end = (q0 + count - 1) / ow * l->row_width + (q0 + count - 1) % ow + 1;
+        return start;
+    }
+    start = l->order == CONV_TILES_PER_ROW ? t / l->segments * l->row_width + t % l->segments * width : t * width;
+    *end = start + width;
+    return start;
 }
 
 /* Tiles [t0, t1) times the weight panels [panel0, panel1): each panel passes once over the
@@ -93,29 +111,37 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
         if (band->gemmt) {
             const CONV_T *w = band->packed + i * k_size * rows_per_panel;
             const size_t k_per_row = k_size / s->kernel_height; /* k = (kh, c, kw) */
+            ptrdiff_t pixels[CONV_MAX_COMPACT_WIDTH];
             for (size_t t = t0; t < t1; t++) {
                 /* The tile's wide pixels, the runs of them that are stored, the output rows they span. */
-                size_t tile_pixels, count, oh_first, oh_last;
-                if (l->segments) {
+                size_t tile_pixels, count, oh_first, oh_last, end, q0;
+                const size_t start = CONV_FN(_tile_extent)(band, t, &end, &q0, pixels);
+                if (l->order == CONV_TILES_COMPACT) {
+                    const size_t band_end = band->band_pixels / l->row_width * s->out_width;
+                    tile_pixels = band_end - q0 < l->tile_width ? band_end - q0 : l->tile_width;
+                    runs[0] = (fc_tile_run){0, tile_pixels, band->oh0 * s->out_width + q0};
+                    count = 1;
+                    oh_first = band->oh0 + q0 / s->out_width;
+                    oh_last = band->oh0 + (q0 + tile_pixels - 1) / s->out_width;
+                } else if (l->order == CONV_TILES_PER_ROW) {
                     const size_t ow0 = t % l->segments * l->tile_width;
                     tile_pixels = s->out_width - ow0 < l->tile_width ? s->out_width - ow0 : l->tile_width;
                     oh_first = oh_last = band->oh0 + t / l->segments;
                     runs[0] = (fc_tile_run){0, tile_pixels, oh_first * s->out_width + ow0};
                     count = 1;
                 } else {
-                    const size_t q0 = t * l->tile_width;
-                    tile_pixels = band->band_pixels - q0 < l->tile_width ? band->band_pixels - q0 : l->tile_width;
-                    count = conv_tile_runs(s, l, band->oh0, band->band_pixels, q0, l->tile_width, runs);
-                    oh_first = band->oh0 + q0 / l->row_width;
-                    oh_last = band->oh0 + (q0 + tile_pixels - 1) / l->row_width;
+                    tile_pixels = band->band_pixels - start < l->tile_width ? band->band_pixels - start : l->tile_width;
+                    count = conv_tile_runs(s, l, band->oh0, band->band_pixels, start, l->tile_width, runs);
+                    oh_first = band->oh0 + start / l->row_width;
+                    oh_last = band->oh0 + (start + tile_pixels - 1) / l->row_width;
                 }
                 /* Kernel rows that read padding only for every row of the tile are skipped. */
                 size_t kh0, kh1, unused;
                 conv_row_taps(s, oh_last, &kh0, &unused);
                 conv_row_taps(s, oh_first, &unused, &kh1);
                 const size_t k0 = kh0 * k_per_row;
-                band->gemmt->ukernel(tile_pixels, rows, (kh1 - kh0) * k_per_row,
-                                     copy ? copy : band->b + CONV_FN(_tile_start)(band, t), offsets + k0,
+                band->gemmt->ukernel(tile_pixels, rows, (kh1 - kh0) * k_per_row, copy ? copy : band->b + start,
+                                     offsets + k0, l->order == CONV_TILES_COMPACT && !copy ? pixels : NULL,
                                      w + k0 * rows_per_panel, out_rows, ocs, runs, count, &ep);
             }
         } else {
@@ -137,15 +163,18 @@ static void CONV_FN(_run_tiles)(const CONV_FN(_band) *band, size_t panel0, size_
                                 CONV_T *scratch) {
     const size_t width = band->l->tile_width;
     const size_t k_size = conv_k_size(band->s);
-    size_t safe_end = t1;
-    while (safe_end > t0 && CONV_FN(_tile_start)(band, safe_end - 1) + width + (size_t)band->max_offset > band->b_length)
+    const int compact = band->l->order == CONV_TILES_COMPACT;
+    size_t safe_end = t1, end, first;
+    while (safe_end > t0 && (CONV_FN(_tile_extent)(band, safe_end - 1, &end, &first, NULL),
+                             end + (size_t)band->max_offset > band->b_length))
         safe_end--;
     if (safe_end > t0) CONV_FN(_multiply)(band, panel0, panel1, t0, safe_end, NULL);
+    ptrdiff_t pixels[CONV_MAX_COMPACT_WIDTH];
     for (size_t t = safe_end; t < t1; t++) {
-        const size_t start = CONV_FN(_tile_start)(band, t);
+        const size_t start = CONV_FN(_tile_extent)(band, t, &end, &first, pixels);
         for (size_t k = 0; k < k_size; k++)
             for (size_t j = 0; j < width; j++) {
-                const size_t at = start + j + (size_t)band->offsets[k];
+                const size_t at = start + (compact ? (size_t)pixels[j] : j) + (size_t)band->offsets[k];
                 scratch[k * width + j] = at < band->b_length ? band->b[at] : 0;
             }
         CONV_FN(_multiply)(band, panel0, panel1, t, t + 1, scratch);
@@ -224,7 +253,10 @@ static CONV_FN(_tiles) CONV_FN(_call_tiles)(const fc_conv2d_shape *s, int prepac
 
 int CONV_FN(_conv2d_method)(const fc_conv2d_shape *s, int prepacked) {
     const CONV_FN(_tiles) t = CONV_FN(_call_tiles)(s, prepacked, 0);
-    return t.gemmt ? FC_CONV2D_TRANSPOSED : t.expanded ? FC_CONV2D_EXPANDED : FC_CONV2D_REGULAR;
+    if (!t.gemmt) return t.expanded ? FC_CONV2D_EXPANDED : FC_CONV2D_REGULAR;
+    conv_tile_order order;
+    conv_transposed_tiles(s, t.gemmt->mr, &order);
+    return order == CONV_TILES_COMPACT ? FC_CONV2D_COMPACT : FC_CONV2D_TRANSPOSED;
 }
 
 /* Elements of weights packed for transposed tiles `nr` channels wide. */
@@ -307,7 +339,7 @@ static void CONV_FN(_run_task)(const CONV_FN(_call) *c, const CONV_T *b, size_t 
     const conv_layout *l = c->l;
     const size_t groups = s->groups, cin_g = s->in_channels / groups, cout_g = s->out_channels / groups;
     const size_t k_size = cin_g * s->kernel_height * s->kernel_width, pixels = s->out_height * s->out_width;
-    const size_t panels = (cout_g + l->panel_rows - 1) / l->panel_rows, tiles = conv_band_tiles(l, rows);
+    const size_t panels = (cout_g + l->panel_rows - 1) / l->panel_rows, tiles = conv_band_tiles(s, l, rows);
     const CONV_EPILOGUE *ep = c->ep;
     CONV_EPILOGUE group_ep = *ep;
     group_ep.bias = ep->bias ? ep->bias + g * cout_g : NULL;
@@ -359,7 +391,7 @@ static void CONV_FN(_conv2d_thread)(CONV_FN(_call) *c) {
             const CONV_T *x_image = c->x + b.image * s->in_channels * in_plane;
             for (size_t plane = 0; plane < planes; plane++)
                 CONV_FN(_stage_plane)(s, l, x_image, b.oh0, g * planes + plane, own + plane * l->plane_size);
-            const size_t tasks = conv_unit_tasks(l, b.rows);
+            const size_t tasks = conv_unit_tasks(s, l, b.rows);
             for (size_t t = 0; t < tasks; t++)
                 CONV_FN(_run_task)(c, own, group_elements + tail, b.image, b.oh0, b.rows, g, t / l->panel_chunks,
                                    t % l->panel_chunks, scratch);
@@ -373,7 +405,7 @@ static void CONV_FN(_conv2d_thread)(CONV_FN(_call) *c) {
                 for (size_t plane = 0; plane < groups * planes; plane++)
                     CONV_FN(_stage_plane)(s, l, x_image, b.oh0, plane, c->staged + plane * l->plane_size);
             }
-            const size_t tasks = conv_unit_tasks(l, b.rows);
+            const size_t tasks = conv_unit_tasks(s, l, b.rows);
 #pragma omp for schedule(dynamic, 1)
             for (size_t task = 0; task < groups * tasks; task++) {
                 if (!scratch) continue;

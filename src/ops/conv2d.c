@@ -36,6 +36,11 @@
 #define CONV_PARALLEL_FLOPS 200000.0
 /* Most runs a tile can have: one per wide row it touches, and a row is at least 1 wide. */
 #define FC_MAX_TILE_RUNS 64
+/* Most pixels a compact transposed tile spans (it keeps one offset per pixel). */
+#define CONV_MAX_COMPACT_WIDTH 16
+/* A compact tile, whose pixels are read through their offsets, runs this much slower than
+ * one of consecutive pixels (measured: 0-3 % on ResNet-18's layers forced compact). */
+#define CONV_COMPACT_STEP_COST 1.02
 /* A tile must save this fraction of the default's work to be chosen over it. */
 #define CONV_TILE_MARGIN 0.03
 /* Epilogue cost of a tile in k steps (measured: a regular tile's register store is nearly
@@ -66,6 +71,13 @@
  * shared out anyway: a thread then runs at most one task in this many more than another. */
 #define CONV_OWN_TASKS_PER_THREAD 8
 
+/* How transposed tiles take the pixels of a band. */
+typedef enum {
+    CONV_TILES_PER_ROW, /* one output row at a time: each skips exactly the kernel rows that read padding */
+    CONV_TILES_WIDE,    /* across the band's wide rows, as regular tiles (dropped columns computed, not stored) */
+    CONV_TILES_COMPACT, /* consecutive output pixels across rows, each read at its own offset: none dropped */
+} conv_tile_order;
+
 typedef struct {
     int staged;            /* copy the input into padded phase planes (else read x) */
     size_t slots_h;        /* distinct row phases (kh*dh) % sh of the taps: 1 unless staged */
@@ -77,7 +89,8 @@ typedef struct {
     size_t panel_rows;     /* output channels per weight panel */
     size_t tile_width;     /* wide pixels a tile spans: NR, or MR for transposed tiles */
     int transposed;        /* tiles of pixels x output channels, over weights packed for them */
-    size_t segments;       /* transposed tiles per output row (0: tiles run over the wide band) */
+    conv_tile_order order; /* how transposed tiles take a band's pixels (regular ones: CONV_TILES_WIDE) */
+    size_t segments;       /* CONV_TILES_PER_ROW: tiles per output row */
     size_t tiles_per_block;
     size_t panel_chunks;   /* weight panels are split evenly (sizes differ by at most one) into this many tasks */
     int own_staging;       /* a task stages one group of one band into its thread's buffer and runs all
@@ -149,13 +162,18 @@ static size_t conv_valid_kernel_rows(const fc_conv2d_shape *s) {
 }
 
 /* Transposed tiles of mr pixels: one row at a time, which lets each skip exactly the kernel
- * rows that read padding, or across the band's wide rows (dropped columns computed and not
- * stored, as regular tiles do) where that takes fewer tiles. The tile count per image. */
-static size_t conv_transposed_tiles(const fc_conv2d_shape *s, size_t mr, int *across_rows) {
+ * rows that read padding; or across the band's wide rows, or over its output pixels only,
+ * where that costs less (the simpler order wins a tie). The tile count per image, in tiles
+ * of consecutive pixels' cost. */
+static double conv_transposed_tiles(const fc_conv2d_shape *s, size_t mr, conv_tile_order *order) {
     const size_t per_row = s->out_height * ((s->out_width + mr - 1) / mr);
-    const size_t across = (s->out_height * conv_row_width(s, 0) + mr - 1) / mr;
-    *across_rows = across < per_row;
-    return *across_rows ? across : per_row;
+    const size_t wide = (s->out_height * conv_row_width(s, 0) + mr - 1) / mr;
+    const double compact = (double)((s->out_height * s->out_width + mr - 1) / mr) * CONV_COMPACT_STEP_COST;
+    *order = wide < per_row ? CONV_TILES_WIDE : CONV_TILES_PER_ROW;
+    const double fewest = (double)(wide < per_row ? wide : per_row);
+    if (compact >= fewest || mr > CONV_MAX_COMPACT_WIDTH) return fewest;
+    *order = CONV_TILES_COMPACT;
+    return compact;
 }
 
 /* Relative cost of a tile shape on this layer: the tile elements it computes, kept or
@@ -169,9 +187,9 @@ static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, int
     const double k_size = (double)conv_k_size(s);
     if (transposed) { /* k steps per pixel: each row skips the kernel rows that read padding only */
         const double steps = (double)conv_valid_kernel_rows(s) * k_size / (double)s->kernel_height;
-        int across_rows;
-        const size_t tiles = conv_transposed_tiles(s, mr, &across_rows);
-        return (double)(tiles * mr) * (double)((cout_g + nr - 1) / nr * nr) *
+        conv_tile_order order;
+        const double tiles = conv_transposed_tiles(s, mr, &order);
+        return tiles * (double)mr * (double)((cout_g + nr - 1) / nr * nr) *
                (steps / (double)s->out_height + CONV_TRANSPOSED_STORE_COST) / k_size;
     }
     const size_t wide = s->out_height * conv_row_width(s, expanded);
@@ -219,8 +237,10 @@ static size_t phase_slots(size_t taps, size_t dilation, size_t stride, size_t *t
 static void conv_layout_free(conv_layout *l) { free(l->tap_slot_h); }
 
 /* Tiles of a band of `rows` output rows. */
-static size_t conv_band_tiles(const conv_layout *l, size_t rows) {
-    return l->segments ? rows * l->segments : (rows * l->row_width + l->tile_width - 1) / l->tile_width;
+static size_t conv_band_tiles(const fc_conv2d_shape *s, const conv_layout *l, size_t rows) {
+    if (l->order == CONV_TILES_PER_ROW) return rows * l->segments;
+    const size_t pixels = rows * (l->order == CONV_TILES_COMPACT ? s->out_width : l->row_width);
+    return (pixels + l->tile_width - 1) / l->tile_width;
 }
 
 /* Bands of `band_rows` output rows in an image. */
@@ -291,14 +311,14 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
     l->panel_rows = panel_rows;
     l->tile_width = tile_width;
     l->transposed = transposed;
-    int across_rows = 0;
-    if (transposed) conv_transposed_tiles(s, tile_width, &across_rows);
-    l->segments = transposed && !across_rows ? (s->out_width + tile_width - 1) / tile_width : 0;
+    l->order = CONV_TILES_WIDE;
+    if (transposed) conv_transposed_tiles(s, tile_width, &l->order);
+    l->segments = (s->out_width + tile_width - 1) / tile_width;
     const size_t planes = cin_g * l->slots_h * l->slots_w;
     const size_t block_elems = CONV_BLOCK_BYTES / elem_size / planes;
     const size_t reach = reach_h * l->row_width + reach_w;
     l->tiles_per_block = block_elems > reach + tile_width ? (block_elems - reach) / tile_width : 1;
-    const size_t tiles = conv_band_tiles(l, l->band_rows);
+    const size_t tiles = conv_band_tiles(s, l, l->band_rows);
     if (l->tiles_per_block > tiles) l->tiles_per_block = tiles;
 
     const size_t panels = (s->out_channels / s->groups + panel_rows - 1) / panel_rows;
@@ -319,8 +339,8 @@ static conv_unit conv_unit_band(const fc_conv2d_shape *s, const conv_layout *l, 
 }
 
 /* Tasks of one group in a band of `rows` output rows: tile blocks x panel chunks. */
-static size_t conv_unit_tasks(const conv_layout *l, size_t rows) {
-    return (conv_band_tiles(l, rows) + l->tiles_per_block - 1) / l->tiles_per_block * l->panel_chunks;
+static size_t conv_unit_tasks(const fc_conv2d_shape *s, const conv_layout *l, size_t rows) {
+    return (conv_band_tiles(s, l, rows) + l->tiles_per_block - 1) / l->tiles_per_block * l->panel_chunks;
 }
 
 /* Offset in the B source of one group of B row k: k = (c, kh, kw) for regular tiles, as the

@@ -46,8 +46,9 @@ void fc_f64_conv2d_pack_transposed(const fc_conv2d_shape *shape, size_t channels
 
 /* How a call of this shape runs under the active ISA, given prepacked weights or not:
  * regular tiles over staged rows (or x itself), the same with each tap column staged
- * apart (narrow maps), or transposed tiles. For tests and diagnostics. */
-enum { FC_CONV2D_REGULAR = 0, FC_CONV2D_EXPANDED = 1, FC_CONV2D_TRANSPOSED = 2 };
+ * apart (narrow maps), transposed tiles, or transposed tiles of consecutive output pixels
+ * across rows (compact). For tests and diagnostics. */
+enum { FC_CONV2D_REGULAR = 0, FC_CONV2D_EXPANDED = 1, FC_CONV2D_TRANSPOSED = 2, FC_CONV2D_COMPACT = 3 };
 int fc_f32_conv2d_method(const fc_conv2d_shape *shape, int prepacked);
 int fc_f64_conv2d_method(const fc_conv2d_shape *shape, int prepacked);
 
