@@ -14,6 +14,7 @@ Conventions (bench/compare.py relies on them):
 - peers that are not installed are skipped, never faked.
 """
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -35,8 +36,8 @@ def set_threads(n=THREADS):
         import threadpoolctl
 
         threadpoolctl.threadpool_limits(n, user_api="blas")
-    except ImportError:
-        pass
+    except ImportError:  # bench/compare.py still sets the BLAS's thread variables
+        warnings.warn("threadpoolctl is not installed: NumPy's BLAS may use more threads than the others")
     import sys
 
     if "torch" in sys.modules:

@@ -44,6 +44,9 @@ def run_benchmarks(pytest_args, json_path, threads=None):
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     if threads is not None:
         env["FASTCONV_BENCH_THREADS"] = str(threads)
+    # NumPy's BLAS gets the run's threads even without threadpoolctl (read at its load).
+    for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
+        env[name] = env.get("FASTCONV_BENCH_THREADS", "1")
     command = [sys.executable, "-m", "pytest", *pytest_args, "--benchmark-only",
                f"--benchmark-json={json_path}", "-q"]
     # From the project root: its pytest config, and its git commit in the report.
