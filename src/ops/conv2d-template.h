@@ -274,20 +274,21 @@ void CONV_FN(_conv2d_pack_transposed)(const fc_conv2d_shape *s, size_t nr, const
         CONV_T *panel = packed + gp * k_size * nr;
         const size_t rows = cout_g - m0 < nr ? cout_g - m0 : nr;
         const CONV_T *w = weight + (g * cout_g + m0) * k_size;
-        /* Groups of CONV_PACK_ROWS weight rows, read side by side (few enough streams for
-         * the prefetcher), each k writing a short contiguous run of the output row. Packed
-         * rows go kernel row first, k = (kh, c, kw), so that a tile skips the kernel rows
-         * that read padding by a range of k. */
+        /* Groups of CONV_PACK_ROWS weight rows, read side by side in their order (few enough
+         * streams for the prefetcher, each line read once), each k writing a short run of its
+         * packed row. Packed rows go kernel row first, k = (kh, c, kw), so that a tile skips
+         * the kernel rows that read padding by a range of k. */
         for (size_t c0 = 0; c0 < nr; c0 += CONV_PACK_ROWS) {
             const size_t c1 = c0 + CONV_PACK_ROWS < rows ? c0 + CONV_PACK_ROWS : rows;
-            CONV_T *out = panel;
-            for (size_t i = 0; i < kh; i++)
-                for (size_t ci = 0; ci < cin_g; ci++)
-                    for (size_t j = 0; j < kw; j++, out += nr) {
-                        const CONV_T *src = w + (ci * kh + i) * kw + j;
+            const size_t c_end = c0 + CONV_PACK_ROWS < nr ? c0 + CONV_PACK_ROWS : nr;
+            const CONV_T *src = w;
+            for (size_t ci = 0; ci < cin_g; ci++)
+                for (size_t i = 0; i < kh; i++)
+                    for (size_t j = 0; j < kw; j++, src++) {
+                        CONV_T *out = panel + ((i * cin_g + ci) * kw + j) * nr;
                         size_t c = c0;
                         for (; c < c1; c++) out[c] = src[c * k_size];
-                        for (; c < c0 + CONV_PACK_ROWS && c < nr; c++) out[c] = 0;
+                        for (; c < c_end; c++) out[c] = 0;
                     }
         }
     }
