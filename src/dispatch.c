@@ -14,20 +14,26 @@ static const fc_dispatch_table scalar_table = {
 };
 
 #ifdef FC_HAVE_X86_VARIANTS
-fc_f32_gemm_ukernel fc_f32_gemm_ukernel_6x16__avx2, fc_f32_gemm_ukernel_4x24__avx2;
-fc_f64_gemm_ukernel fc_f64_gemm_ukernel_6x8__avx2, fc_f64_gemm_ukernel_4x12__avx2;
+fc_f32_gemm_ukernel fc_f32_gemm_ukernel_6x16__avx2, fc_f32_gemm_ukernel_4x24__avx2, fc_f32_gemm_ukernel_6x8__avx2,
+    fc_f32_gemm_ukernel_4x8__avx2;
+fc_f64_gemm_ukernel fc_f64_gemm_ukernel_6x8__avx2, fc_f64_gemm_ukernel_4x12__avx2, fc_f64_gemm_ukernel_6x4__avx2,
+    fc_f64_gemm_ukernel_4x4__avx2;
 fc_f32_gemm_transposed_ukernel fc_f32_gemm_transposed_ukernel_6x16__avx2;
 fc_f64_gemm_transposed_ukernel fc_f64_gemm_transposed_ukernel_6x8__avx2;
 static const fc_dispatch_table avx2_table = {
     .isa = FC_ISA_AVX2,
-    .f32_gemm = {{fc_f32_gemm_ukernel_6x16__avx2, 6, 16}, {fc_f32_gemm_ukernel_4x24__avx2, 4, 24}},
-    .f64_gemm = {{fc_f64_gemm_ukernel_6x8__avx2, 6, 8}, {fc_f64_gemm_ukernel_4x12__avx2, 4, 12}},
+    .f32_gemm = {{fc_f32_gemm_ukernel_6x16__avx2, 6, 16, fc_f32_gemm_ukernel_6x8__avx2, 8},
+                 {fc_f32_gemm_ukernel_4x24__avx2, 4, 24, fc_f32_gemm_ukernel_4x8__avx2, 8}},
+    .f64_gemm = {{fc_f64_gemm_ukernel_6x8__avx2, 6, 8, fc_f64_gemm_ukernel_6x4__avx2, 4},
+                 {fc_f64_gemm_ukernel_4x12__avx2, 4, 12, fc_f64_gemm_ukernel_4x4__avx2, 4}},
     .f32_gemm_transposed = {{fc_f32_gemm_transposed_ukernel_6x16__avx2, 6, 16}},
     .f64_gemm_transposed = {{fc_f64_gemm_transposed_ukernel_6x8__avx2, 6, 8}},
 };
 
-fc_f32_gemm_ukernel fc_f32_gemm_ukernel_12x32__avx512f, fc_f32_gemm_ukernel_8x48__avx512f;
-fc_f64_gemm_ukernel fc_f64_gemm_ukernel_12x16__avx512f, fc_f64_gemm_ukernel_8x24__avx512f;
+fc_f32_gemm_ukernel fc_f32_gemm_ukernel_12x32__avx512f, fc_f32_gemm_ukernel_8x48__avx512f,
+    fc_f32_gemm_ukernel_12x16__avx512f, fc_f32_gemm_ukernel_8x16__avx512f;
+fc_f64_gemm_ukernel fc_f64_gemm_ukernel_12x16__avx512f, fc_f64_gemm_ukernel_8x24__avx512f,
+    fc_f64_gemm_ukernel_12x8__avx512f, fc_f64_gemm_ukernel_8x8__avx512f;
 fc_f32_gemm_transposed_ukernel fc_f32_gemm_transposed_ukernel_14x32__avx512f,
     fc_f32_gemm_transposed_ukernel_7x48__avx512f, fc_f32_gemm_transposed_ukernel_14x16__avx512f,
     fc_f32_gemm_transposed_ukernel_7x32__avx512f, fc_f32_gemm_transposed_ukernel_8x48__avx512f;
@@ -36,8 +42,10 @@ fc_f64_gemm_transposed_ukernel fc_f64_gemm_transposed_ukernel_14x16__avx512f,
     fc_f64_gemm_transposed_ukernel_7x16__avx512f, fc_f64_gemm_transposed_ukernel_8x24__avx512f;
 static const fc_dispatch_table avx512_table = {
     .isa = FC_ISA_AVX512,
-    .f32_gemm = {{fc_f32_gemm_ukernel_12x32__avx512f, 12, 32}, {fc_f32_gemm_ukernel_8x48__avx512f, 8, 48}},
-    .f64_gemm = {{fc_f64_gemm_ukernel_12x16__avx512f, 12, 16}, {fc_f64_gemm_ukernel_8x24__avx512f, 8, 24}},
+    .f32_gemm = {{fc_f32_gemm_ukernel_12x32__avx512f, 12, 32, fc_f32_gemm_ukernel_12x16__avx512f, 16},
+                 {fc_f32_gemm_ukernel_8x48__avx512f, 8, 48, fc_f32_gemm_ukernel_8x16__avx512f, 16}},
+    .f64_gemm = {{fc_f64_gemm_ukernel_12x16__avx512f, 12, 16, fc_f64_gemm_ukernel_12x8__avx512f, 8},
+                 {fc_f64_gemm_ukernel_8x24__avx512f, 8, 24, fc_f64_gemm_ukernel_8x8__avx512f, 8}},
     .f32_gemm_transposed = {{fc_f32_gemm_transposed_ukernel_14x32__avx512f, 14, 32},
                             {fc_f32_gemm_transposed_ukernel_7x48__avx512f, 7, 48},
                             {fc_f32_gemm_transposed_ukernel_14x16__avx512f, 14, 16},

@@ -17,11 +17,15 @@ enum fc_isa { FC_ISA_SCALAR = 0, FC_ISA_AVX2 = 1, FC_ISA_AVX512 = 2, FC_ISA_COUN
 typedef struct {
     fc_f32_gemm_ukernel *ukernel;
     size_t mr, nr;
+    fc_f32_gemm_ukernel *tail; /* MR x tail_nr (one vector) for a band's last columns, or NULL */
+    size_t tail_nr;
 } fc_f32_gemm_config;
 
 typedef struct {
     fc_f64_gemm_ukernel *ukernel;
     size_t mr, nr;
+    fc_f64_gemm_ukernel *tail; /* MR x tail_nr (one vector) for a band's last columns, or NULL */
+    size_t tail_nr;
 } fc_f64_gemm_config;
 
 typedef struct {

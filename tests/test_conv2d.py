@@ -68,19 +68,22 @@ def test_kernel_shapes(isa, kernel, dtype):
 
 
 # Narrow maps with many output channels, where each tap column is staged as a plane of its
-# own (no dropped columns; e.g. Inception-v3's 8x8 layers): kernel, stride, padding, dilation.
-EXPANDED_STAGING = [((1, 3), 1, ((0, 0), (1, 1)), 1), ((3, 3), 1, 1, 1), ((1, 5), 1, ((0, 0), (2, 0)), (1, 2)),
-                    ((3, 3), (1, 2), ((1, 0), (0, 1)), 1), ((2, 3), 1, 0, 1)]
+# own (no dropped columns; e.g. Inception-v3's 8x8 layers): map size, kernel, stride,
+# padding, dilation.
+EXPANDED_STAGING = [((6, 8), (1, 3), 1, ((0, 0), (1, 1)), 1), ((8, 8), (3, 3), 1, 1, 1),
+                    ((8, 8), (1, 5), 1, ((0, 0), (2, 0)), (1, 2)), ((8, 8), (3, 3), (1, 2), ((1, 0), (0, 1)), 1),
+                    ((8, 8), (2, 3), 1, 0, 1)]
 
 
-@pytest.mark.parametrize("kernel,stride,padding,dilation", EXPANDED_STAGING, ids=lambda v: str(v).replace(" ", ""))
+@pytest.mark.parametrize("size,kernel,stride,padding,dilation", EXPANDED_STAGING,
+                         ids=lambda v: str(v).replace(" ", ""))
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
-def test_expanded_staging(isa, kernel, stride, padding, dilation, dtype):
+def test_expanded_staging(isa, size, kernel, stride, padding, dilation, dtype):
     for batch in (1, 2):
-        check((batch, 7, 8, 8), (64, 7, *kernel), dtype, stride=stride, padding=padding, dilation=dilation)
+        check((batch, 7, *size), (64, 7, *kernel), dtype, stride=stride, padding=padding, dilation=dilation)
     if isa == "avx512" and dtype == np.float32:  # the path under test is taken (batches may pack instead)
         geometry = fastconv.Conv2d(make((64, 7, *kernel)), stride=stride, padding=padding,
-                                   dilation=dilation).geometry((1, 7, 8, 8))
+                                   dilation=dilation).geometry((1, 7, *size))
         assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", False) == "expanded"
 
 

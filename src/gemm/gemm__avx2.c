@@ -42,6 +42,44 @@
 #define GEMM_EPILOGUE fc_f64_epilogue
 #include "gemm/gemm-template.h"
 
+/* One-vector tiles for the last columns of a band (see fc_*_gemm_config.tail). */
+
+#define GEMM_T float
+#define GEMM_VMAX(v, lo) _mm256_max_ps(lo, v)
+#define GEMM_VMIN(v, hi) _mm256_min_ps(hi, v)
+#define GEMM_MR 6
+#define GEMM_NR 8
+#define GEMM_NAME fc_f32_gemm_ukernel_6x8__avx2
+#define GEMM_EPILOGUE fc_f32_epilogue
+#include "gemm/gemm-template.h"
+
+#define GEMM_T float
+#define GEMM_VMAX(v, lo) _mm256_max_ps(lo, v)
+#define GEMM_VMIN(v, hi) _mm256_min_ps(hi, v)
+#define GEMM_MR 4
+#define GEMM_NR 8
+#define GEMM_NAME fc_f32_gemm_ukernel_4x8__avx2
+#define GEMM_EPILOGUE fc_f32_epilogue
+#include "gemm/gemm-template.h"
+
+#define GEMM_T double
+#define GEMM_VMAX(v, lo) _mm256_max_pd(lo, v)
+#define GEMM_VMIN(v, hi) _mm256_min_pd(hi, v)
+#define GEMM_MR 6
+#define GEMM_NR 4
+#define GEMM_NAME fc_f64_gemm_ukernel_6x4__avx2
+#define GEMM_EPILOGUE fc_f64_epilogue
+#include "gemm/gemm-template.h"
+
+#define GEMM_T double
+#define GEMM_VMAX(v, lo) _mm256_max_pd(lo, v)
+#define GEMM_VMIN(v, hi) _mm256_min_pd(hi, v)
+#define GEMM_MR 4
+#define GEMM_NR 4
+#define GEMM_NAME fc_f64_gemm_ukernel_4x4__avx2
+#define GEMM_EPILOGUE fc_f64_epilogue
+#include "gemm/gemm-template.h"
+
 /* Transposed tiles (pixels x channels): see gemm-transposed-template.h. Lanes [first,
  * first + n) move by masked loads and stores (mask lanes -1 there; the others are never
  * touched). */

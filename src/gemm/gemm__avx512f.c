@@ -42,6 +42,44 @@
 #define GEMM_EPILOGUE fc_f64_epilogue
 #include "gemm/gemm-template.h"
 
+/* One-vector tiles for the last columns of a band (see fc_*_gemm_config.tail). */
+
+#define GEMM_T float
+#define GEMM_VMAX(v, lo) _mm512_max_ps(lo, v)
+#define GEMM_VMIN(v, hi) _mm512_min_ps(hi, v)
+#define GEMM_MR 12
+#define GEMM_NR 16
+#define GEMM_NAME fc_f32_gemm_ukernel_12x16__avx512f
+#define GEMM_EPILOGUE fc_f32_epilogue
+#include "gemm/gemm-template.h"
+
+#define GEMM_T float
+#define GEMM_VMAX(v, lo) _mm512_max_ps(lo, v)
+#define GEMM_VMIN(v, hi) _mm512_min_ps(hi, v)
+#define GEMM_MR 8
+#define GEMM_NR 16
+#define GEMM_NAME fc_f32_gemm_ukernel_8x16__avx512f
+#define GEMM_EPILOGUE fc_f32_epilogue
+#include "gemm/gemm-template.h"
+
+#define GEMM_T double
+#define GEMM_VMAX(v, lo) _mm512_max_pd(lo, v)
+#define GEMM_VMIN(v, hi) _mm512_min_pd(hi, v)
+#define GEMM_MR 12
+#define GEMM_NR 8
+#define GEMM_NAME fc_f64_gemm_ukernel_12x8__avx512f
+#define GEMM_EPILOGUE fc_f64_epilogue
+#include "gemm/gemm-template.h"
+
+#define GEMM_T double
+#define GEMM_VMAX(v, lo) _mm512_max_pd(lo, v)
+#define GEMM_VMIN(v, hi) _mm512_min_pd(hi, v)
+#define GEMM_MR 8
+#define GEMM_NR 8
+#define GEMM_NAME fc_f64_gemm_ukernel_8x8__avx512f
+#define GEMM_EPILOGUE fc_f64_epilogue
+#include "gemm/gemm-template.h"
+
 /* Transposed tiles (pixels x channels): see gemm-transposed-template.h. 14 pixels x 2
  * vectors, or 7 x 3 for rows of 7 (7 x 4 would need one register more than there are:
  * 28 accumulators, 4 weight vectors and the broadcast). Lanes [first, first + n) move by

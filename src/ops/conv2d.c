@@ -178,13 +178,23 @@ static double conv_transposed_tiles(const fc_conv2d_shape *s, size_t mr, conv_ti
     return compact;
 }
 
+/* Columns that regular tiles nr wide compute over `pixels`: a last tile that would leave
+ * whole vectors empty runs as tiles of one vector (tail_nr; 0: none) instead. */
+static size_t conv_regular_columns(size_t pixels, size_t nr, size_t tail_nr) {
+    const size_t rest = pixels % nr;
+    if (!rest) return pixels;
+    return pixels - rest + (tail_nr && rest <= nr - tail_nr ? (rest + tail_nr - 1) / tail_nr * tail_nr : nr);
+}
+
 /* Relative cost of a tile shape on this layer: the tile elements it computes, kept or
  * dropped (rounding of output channels and pixels), over the fraction of time its k loop
  * runs rather than its epilogue; the tile that costs least wins. A regular MR x NR tile
- * runs over wide pixels (plus, when `expanded`, the extra staging that costs); a transposed
- * one (MR pixels x NR channels) over each row's real pixels and the kernel rows that do not
- * read padding only, with a dearer transposed store. */
-static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, int transposed, int expanded) {
+ * (tail_nr: its one-vector tail, or 0 to price its last tile whole) runs over wide pixels
+ * (plus, when `expanded`, the extra staging that costs); a transposed one (MR pixels x NR
+ * channels) over each row's real pixels and the kernel rows that do not read padding only,
+ * with a dearer transposed store. */
+static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, size_t tail_nr, int transposed,
+                             int expanded) {
     const size_t cout_g = s->out_channels / s->groups;
     const double k_size = (double)conv_k_size(s);
     if (transposed) { /* k steps per pixel: each row skips the kernel rows that read padding only */
@@ -196,7 +206,7 @@ static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, int
     }
     const size_t wide = s->out_height * conv_row_width(s, expanded);
     const double step = (double)mr * k_size >= CONV_LONG_PANEL_ELEMENTS ? CONV_LONG_PANEL_STEP_COST : 1.0;
-    const double tiles = (double)((cout_g + mr - 1) / mr * mr) * (double)((wide + nr - 1) / nr * nr) *
+    const double tiles = (double)((cout_g + mr - 1) / mr * mr) * (double)conv_regular_columns(wide, nr, tail_nr) *
                          (k_size * step + CONV_STORE_COST) / k_size;
     if (!expanded) return tiles;
     /* KW staged copies per pixel and input channel instead of one (or none when x itself
