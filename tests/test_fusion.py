@@ -173,20 +173,28 @@ TRANSPOSED_SHAPES = [
 ]
 
 
-@pytest.mark.parametrize("case", TRANSPOSED_SHAPES, ids=lambda c: "x".join(map(str, c[:5])))
-@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-def test_plan_transposed_tiles(isa, case, dtype):
-    n, cin, cout, h, w, k, padding, stride, groups = case
-    x, wt, b = make((n, cin, h, w), dtype), make((cout, cin // groups, k, k), dtype, seed=1), make(cout, dtype, seed=2)
+def check_plan_into_slice(x, wt, b, stride, padding, groups, dtype):
+    """A plan with PReLU and a residual, writing into a channel slice of a NaN-filled buffer,
+    against the reference; returns its geometry."""
+    cout = wt.shape[0]
     alpha = np.linspace(-0.5, 0.5, cout)
     plan = fastconv.Conv2d(wt, b, stride=stride, padding=padding, groups=groups, activation=("prelu", alpha))
     geometry = plan.geometry(x.shape)
     residual = make(geometry.out_shape, dtype, seed=3)
     expected = reference.conv2d(x, wt, b, stride, padding, 1, groups, activation=("prelu", alpha), residual=residual)
-    buf = nan_filled((n, cout + 5, *geometry.out_shape[2:]), dtype)
+    buf = nan_filled((x.shape[0], cout + 5, *geometry.out_shape[2:]), dtype)
     plan(x, residual=residual, out=buf[:, 2:cout + 2])
     assert_close(buf[:, 2:cout + 2], expected, dtype)
     assert np.isnan(buf[:, :2]).all() and np.isnan(buf[:, cout + 2:]).all()
+    return geometry
+
+
+@pytest.mark.parametrize("case", TRANSPOSED_SHAPES, ids=lambda c: "x".join(map(str, c[:5])))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_plan_transposed_tiles(isa, case, dtype):
+    n, cin, cout, h, w, k, padding, stride, groups = case
+    x, wt, b = make((n, cin, h, w), dtype), make((cout, cin // groups, k, k), dtype, seed=1), make(cout, dtype, seed=2)
+    geometry = check_plan_into_slice(x, wt, b, stride, padding, groups, dtype)
     if isa == "avx512" and case in (TRANSPOSED_SHAPES[0], TRANSPOSED_SHAPES[-1]):  # the path under test is taken
         assert fastconv._ext.conv2d_transposed_channels(geometry.c_shape(), "float32") > 0
 
@@ -241,17 +249,7 @@ def test_plan_compact_transposed_tiles(isa, case, dtype):
     n, cin, cout, h, w, kernel, padding, stride, groups = case
     x = make((n, cin, h, w), dtype)
     wt, b = make((cout, cin // groups) + kernel, dtype, seed=1), make(cout, dtype, seed=2)
-    alpha = np.linspace(-0.5, 0.5, cout)
-    plan = fastconv.Conv2d(wt, b, stride=stride, padding=padding, groups=groups, activation=("prelu", alpha))
-    geometry = plan.geometry(x.shape)
-    residual = make(geometry.out_shape, dtype, seed=3)
-    expected = reference.conv2d(x, wt, b, stride, padding, 1, groups, activation=("prelu", alpha), residual=residual)
-    buf = nan_filled((n, cout + 3, *geometry.out_shape[2:]), dtype)
-    plan(x, residual=residual, out=buf[:, 1:cout + 1])
-    assert_close(buf[:, 1:cout + 1], expected, dtype)
-    assert np.isnan(buf[:, :1]).all() and np.isnan(buf[:, cout + 1:]).all()
-    assert_close(plan(x), reference.conv2d(x, wt, b, stride, padding, 1, groups, activation=("prelu", alpha)),
-                 dtype)
+    geometry = check_plan_into_slice(x, wt, b, stride, padding, groups, dtype)
     if isa == "avx512" and dtype == np.float32:  # the path under test is taken
         assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", True) == "compact"
 
