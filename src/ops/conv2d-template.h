@@ -61,22 +61,25 @@ typedef struct {
     size_t oh0, band_pixels;
 } CONV_FN(_band);
 
+/* Output pixels in the band: compact tile t covers [t * tile_width, ...) of them. */
+static size_t CONV_FN(_band_outputs)(const CONV_FN(_band) *band) {
+    return band->band_pixels / band->l->row_width * band->s->out_width;
+}
+
 /* Where tile t reads in the band's B source: from its first wide pixel (the return value)
- * to *end, one past its last; a compact tile's pixels (from its first output pixel, which
- * *first gets) are at the offsets from there that `pixels` gets, if not NULL: tile_width of
- * them, the band's last repeated past its end, as the kernel reads every one. */
-static size_t CONV_FN(_tile_extent)(const CONV_FN(_band) *band, size_t t, size_t *end, size_t *first,
-                                    ptrdiff_t *pixels) {
+ * to *end, one past its last; a compact tile's pixels are at the offsets from there that
+ * `pixels` gets, if not NULL: tile_width of them, the band's last repeated past its end, as
+ * the kernel reads every one. */
+static size_t CONV_FN(_tile_extent)(const CONV_FN(_band) *band, size_t t, size_t *end, ptrdiff_t *pixels) {
     const conv_layout *l = band->l;
     const size_t width = l->tile_width, ow = band->s->out_width;
     size_t start;
     if (l->order == CONV_TILES_COMPACT) {
-        const size_t q0 = t * width, band_end = band->band_pixels / l->row_width * ow;
-        const size_t count = band_end - q0 < width ? band_end - q0 : width;
+        const size_t q0 = t * width, outputs = CONV_FN(_band_outputs)(band);
+        const size_t count = outputs - q0 < width ? outputs - q0 : width;
         start = q0 / ow * l->row_width + q0 % ow;
         for (size_t i = 0, q = q0; pixels && i < width; i++, q += i < count)
             pixels[i] = (ptrdiff_t)(q / ow * l->row_width + q % ow - start);
-        *first = q0;
         *end = (q0 + count - 1) / ow * l->row_width + (q0 + count - 1) % ow + 1;
         return start;
     }
@@ -114,11 +117,11 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
             ptrdiff_t pixels[CONV_MAX_COMPACT_WIDTH];
             for (size_t t = t0; t < t1; t++) {
                 /* The tile's wide pixels, the runs of them that are stored, the output rows they span. */
-                size_t tile_pixels, count, oh_first, oh_last, end, q0;
-                const size_t start = CONV_FN(_tile_extent)(band, t, &end, &q0, pixels);
+                size_t tile_pixels, count, oh_first, oh_last, end;
+                const size_t start = CONV_FN(_tile_extent)(band, t, &end, pixels);
                 if (l->order == CONV_TILES_COMPACT) {
-                    const size_t band_end = band->band_pixels / l->row_width * s->out_width;
-                    tile_pixels = band_end - q0 < l->tile_width ? band_end - q0 : l->tile_width;
+                    const size_t q0 = t * l->tile_width, outputs = CONV_FN(_band_outputs)(band);
+                    tile_pixels = outputs - q0 < l->tile_width ? outputs - q0 : l->tile_width;
                     runs[0] = (fc_tile_run){0, tile_pixels, band->oh0 * s->out_width + q0};
                     count = 1;
                     oh_first = band->oh0 + q0 / s->out_width;
@@ -171,14 +174,14 @@ static void CONV_FN(_run_tiles)(const CONV_FN(_band) *band, size_t panel0, size_
     const size_t width = band->l->tile_width;
     const size_t k_size = conv_k_size(band->s);
     const int compact = band->l->order == CONV_TILES_COMPACT;
-    size_t safe_end = t1, end, first;
-    while (safe_end > t0 && (CONV_FN(_tile_extent)(band, safe_end - 1, &end, &first, NULL),
+    size_t safe_end = t1, end;
+    while (safe_end > t0 && (CONV_FN(_tile_extent)(band, safe_end - 1, &end, NULL),
                              end + (size_t)band->max_offset > band->b_length))
         safe_end--;
     if (safe_end > t0) CONV_FN(_multiply)(band, panel0, panel1, t0, safe_end, NULL);
     ptrdiff_t pixels[CONV_MAX_COMPACT_WIDTH];
     for (size_t t = safe_end; t < t1; t++) {
-        const size_t start = CONV_FN(_tile_extent)(band, t, &end, &first, pixels);
+        const size_t start = CONV_FN(_tile_extent)(band, t, &end, pixels);
         for (size_t k = 0; k < k_size; k++)
             for (size_t j = 0; j < width; j++) {
                 const size_t at = start + (compact ? (size_t)pixels[j] : j) + (size_t)band->offsets[k];
