@@ -307,7 +307,8 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
         const size_t own_fit = CONV_OWN_STAGE_BYTES / (size_t)threads / group_row_bytes;
         const size_t own_rows = conv_band_rows(s, own_fit, reach_h);
         const size_t own_tasks = s->batch * conv_band_count(s, own_rows) * s->groups;
-        const int even = own_tasks % (size_t)threads == 0 || own_tasks >= CONV_RAGGED_TASKS_PER_THREAD * (size_t)threads;
+        const int even =
+            own_tasks % (size_t)threads == 0 || own_tasks >= CONV_RAGGED_TASKS_PER_THREAD * (size_t)threads;
         l->own_staging = own_fit > reach_h && (own_rows >= 2 * reach_h || own_rows == s->out_height) &&
                          own_tasks >= wanted && even;
         l->band_rows = l->own_staging ? own_rows
