@@ -3,6 +3,7 @@ fastconv's speed-up over every peer, as markdown tables.
 
     python bench/compare.py [--threads N] [--stat median] [--save-json FILE] [pytest args]
     python bench/compare.py --json FILE        # the tables of an earlier run
+    python bench/compare.py --json A B C       # each benchmark's best of several runs
     python -m bench.compare ...                # the same, from the project root
 
 Without test files among the pytest args, every bench/bench_*.py runs. pytest's own output
@@ -143,7 +144,7 @@ def markdown_table(header, rows):
     return "\n".join([line(header, False), rule] + [line(row, True) for row in rows])
 
 
-def format_report(report, records, stat, subject=SUBJECT):
+def format_report(report, records, stat, subject=SUBJECT, runs=1):
     commit = report.get("commit_info", {})
     cpu = report.get("machine_info", {}).get("cpu", {}).get("brand_raw", "unknown CPU")
     threads = ", ".join(str(t) for t in _ordered_unique(r["threads"] for r in records))
@@ -151,7 +152,7 @@ def format_report(report, records, stat, subject=SUBJECT):
     load = f"  load average: {min(loads):.1f}-{max(loads):.1f}" if loads else ""
     lines = [f"{report.get('datetime', '')[:19]}  commit {commit.get('id', '?')[:10]}"
              f"{' (dirty)' if commit.get('dirty') else ''}  {cpu}  threads: {threads}{load}  "
-             f"stat: {stat} of rounds",
+             f"stat: {stat} of rounds{f', best of {runs} runs' if runs > 1 else ''}",
              f"Throughput per implementation; `{subject} / peer` = peer time / {subject} time "
              f"(> 1: {subject} is faster)."]
     for family in _ordered_unique(r["family"] for r in records):
@@ -160,13 +161,28 @@ def format_report(report, records, stat, subject=SUBJECT):
     return "\n".join(lines)
 
 
+def best_records(runs, stat):
+    """The last run's report, and per (family, row, impl) the record of the run where `stat`
+    was lowest."""
+    best = {}
+    for _, records in runs:
+        for record in records:
+            key = (record["family"], record["row"], record["impl"])
+            if key not in best or record["stats"][stat] < best[key]["stats"][stat]:
+                best[key] = record
+    return runs[-1][0], list(best.values())
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      epilog="Other arguments go to pytest, e.g. bench/bench_conv.py -k resnet18.")
     parser.add_argument("--threads", type=int, help="sets FASTCONV_BENCH_THREADS for the run")
     parser.add_argument("--stat", choices=STATS, default="median",
                         help="which statistic of the rounds to compare (default: median)")
-    parser.add_argument("--json", type=Path, help="read this pytest-benchmark JSON instead of running")
+    parser.add_argument("--json", type=Path, nargs="+",
+                        help="read this pytest-benchmark JSON instead of running; given several, each "
+                             "benchmark's best run by --stat (every implementation alike: on a shared "
+                             "machine, a burst that slowed one run is left out)")
     parser.add_argument("--save-json", type=Path, help="keep the run's pytest-benchmark JSON here")
     parser.add_argument("--subject", default=SUBJECT,
                         help=f"the implementation the ratios divide by (default: {SUBJECT}; e.g. fastconv-plan)")
@@ -176,17 +192,18 @@ def main(argv=None):
 
     exit_code = 0
     if args.json:
-        json_path = args.json
+        json_paths = args.json
     else:
         json_path = args.save_json or Path(tempfile.mkdtemp(prefix="fastconv-bench-")) / "bench.json"
         exit_code = run_benchmarks(pytest_args, json_path, args.threads)
         if not json_path.exists() or json_path.stat().st_size == 0:  # pytest stopped before writing
             return exit_code or 1
-    report, records = load_records(json_path)
+        json_paths = [json_path]
+    report, records = best_records([load_records(path) for path in json_paths], args.stat)
     if not records:
         print("no benchmark results", file=sys.stderr)
         return exit_code or 1
-    print(format_report(report, records, args.stat, args.subject))
+    print(format_report(report, records, args.stat, args.subject, runs=len(json_paths)))
     if exit_code:
         print(f"\npytest exited with {exit_code}: some benchmarks failed or were not run (see above)",
               file=sys.stderr)
