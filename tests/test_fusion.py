@@ -250,8 +250,45 @@ def test_plan_compact_transposed_tiles(isa, case, dtype):
     x = make((n, cin, h, w), dtype)
     wt, b = make((cout, cin // groups) + kernel, dtype, seed=1), make(cout, dtype, seed=2)
     geometry = check_plan_into_slice(x, wt, b, stride, padding, groups, dtype)
-    if isa == "avx512" and dtype == np.float32:  # the path under test is taken
-        assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", True) == "compact"
+    if isa == "avx512" and dtype == np.float32:  # the path under test is taken (with edge columns first or not)
+        assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", True) in ("compact", "edges")
+
+
+# Compact tiles that take the columns reading padding first, column by column, each tile
+# skipping the kernel columns (and rows) that read padding for all its pixels: both sides
+# and one, strides and dilations, columns that are left and right edges at once (a
+# 3-wide map), columns that read padding only (no k at all), several bands, groups.
+EDGE_CASES = [
+    # (x shape, weight shape, stride, padding, dilation, groups)
+    ((1, 64, 17, 17), (64, 64, 1, 7), 1, ((0, 0), (3, 3)), 1, 1),
+    ((2, 64, 16, 16), (64, 64, 3, 3), 2, ((1, 1), (2, 1)), 2, 1),
+    ((1, 64, 6, 3), (64, 64, 1, 5), 1, ((0, 0), (2, 2)), 1, 1),
+    ((1, 64, 9, 5), (64, 64, 1, 3), 1, ((0, 0), (4, 4)), 1, 1),
+    ((1, 1536, 17, 17), (32, 1536, 1, 7), 1, ((0, 0), (3, 3)), 1, 1),
+    ((1, 128, 14, 14), (64, 128, 1, 3), 1, ((0, 0), (0, 2)), 1, 1),
+    ((2, 96, 10, 10), (64, 48, 3, 3), 1, 1, 1, 2),
+]
+
+
+@pytest.mark.parametrize("case", EDGE_CASES, ids=lambda c: "x".join(map(str, c[0] + c[1][2:])))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_plan_edge_column_tiles(isa, case, dtype):
+    x_shape, w_shape, stride, padding, dilation, groups = case
+    x, wt, b = make(x_shape, dtype), make(w_shape, dtype, seed=1), make(w_shape[0], dtype, seed=2)
+    alpha = np.linspace(-0.5, 0.5, w_shape[0])
+    kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups, activation=("prelu", alpha))
+    plan = fastconv.Conv2d(wt, b, **kwargs)
+    geometry = plan.geometry(x.shape)
+    residual = make(geometry.out_shape, dtype, seed=3)
+    expected = reference.conv2d(x, wt, b, stride, padding, dilation, groups, activation=("prelu", alpha),
+                                residual=residual)
+    buf = nan_filled((x.shape[0], w_shape[0] + 3, *geometry.out_shape[2:]), dtype)
+    plan(x, residual=residual, out=buf[:, 1:-2])
+    assert_close(buf[:, 1:-2], expected, dtype)
+    assert np.isnan(buf[:, [0, -2, -1]]).all()
+    assert_close(fastconv.conv2d(x, wt, b, residual=residual, **kwargs), expected, dtype)  # packing per call
+    if isa == "avx512" and dtype == np.float32 and case != EDGE_CASES[-1]:  # the path under test is taken
+        assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", True) == "edges"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -288,7 +325,7 @@ def test_plan_row_of_8_tiles(isa, kernel, padding, cout, dtype):
     assert_close(plan(x), expected, dtype)
     if isa == "avx512" and dtype == np.float32 and cout == 48:  # the path under test is taken
         shape = plan.geometry(x.shape).c_shape()
-        assert fastconv._ext.conv2d_method(shape, "float32", True) == "transposed"
+        assert fastconv._ext.conv2d_method(shape, "float32", True) in ("transposed", "edges")
         assert fastconv._ext.conv2d_transposed_channels(shape, "float32") == 48
 
 

@@ -61,29 +61,62 @@ typedef struct {
     size_t oh0, band_pixels;
 } CONV_FN(_band);
 
-/* Output pixels in the band: compact tile t covers [t * tile_width, ...) of them. */
-static size_t CONV_FN(_band_outputs)(const CONV_FN(_band) *band) {
-    return band->band_pixels / band->l->row_width * band->s->out_width;
+/* A compact tile: its pixels in the band's B source (the first, lowest and highest), the
+ * rows and columns of the output they span, and the runs they are stored in. */
+typedef struct {
+    size_t start, end;      /* B source elements [start, end) hold its pixels at tap offset 0 */
+    size_t count;           /* its pixels (the band's last tile may have fewer than tile_width) */
+    size_t oh_min, oh_max, ow_min, ow_max;
+    size_t run_count;
+} CONV_FN(_compact);
+
+/* Compact tile t of the band (see conv_compact_pixel); `pixels` (if not NULL) gets each
+ * pixel's offset from `start`, tile_width of them, the last repeated past `count` (the
+ * kernel reads every one); `runs` (if not NULL) the runs of consecutive output pixels. */
+static CONV_FN(_compact) CONV_FN(_compact_tile)(const CONV_FN(_band) *band, size_t t, ptrdiff_t *pixels,
+                                                fc_tile_run *runs) {
+    const conv_layout *l = band->l;
+    const size_t width = l->tile_width, ow_count = band->s->out_width, rows = band->band_pixels / l->row_width;
+    const size_t q0 = t * width, outputs = rows * ow_count;
+    CONV_FN(_compact) c = {SIZE_MAX, 0, outputs - q0 < width ? outputs - q0 : width, SIZE_MAX, 0, SIZE_MAX, 0, 0};
+    ptrdiff_t at[CONV_MAX_COMPACT_WIDTH];
+    size_t r, ow;
+    conv_compact_pixel(band->s, &l->tiling, rows, q0, &r, &ow);
+    for (size_t i = 0; i < c.count; i++, conv_compact_next(band->s, &l->tiling, rows, &r, &ow)) {
+        const size_t b = r * l->row_width + ow, out = (band->oh0 + r) * ow_count + ow;
+        at[i] = (ptrdiff_t)b;
+        c.start = b < c.start ? b : c.start;
+        c.end = b + 1 > c.end ? b + 1 : c.end;
+        c.oh_min = r < c.oh_min ? r : c.oh_min;
+        c.oh_max = r > c.oh_max ? r : c.oh_max;
+        c.ow_min = ow < c.ow_min ? ow : c.ow_min;
+        c.ow_max = ow > c.ow_max ? ow : c.ow_max;
+        if (!runs) continue;
+        fc_tile_run *last = c.run_count ? &runs[c.run_count - 1] : NULL;
+        if (last && last->offset + last->length == out)
+            last->length++;
+        else
+            runs[c.run_count++] = (fc_tile_run){i, 1, out};
+    }
+    c.oh_min += band->oh0;
+    c.oh_max += band->oh0;
+    for (size_t i = 0; pixels && i < width; i++) pixels[i] = at[i < c.count ? i : c.count - 1] - (ptrdiff_t)c.start;
+    return c;
 }
 
-/* Where tile t reads in the band's B source: from its first wide pixel (the return value)
- * to *end, one past its last; a compact tile's pixels are at the offsets from there that
- * `pixels` gets, if not NULL: tile_width of them, the band's last repeated past its end, as
- * the kernel reads every one. */
+/* Where tile t reads in the band's B source at tap offset 0: from the return value to
+ * *end, one past its last pixel; a compact tile's pixels are at the offsets from there
+ * that `pixels` gets, if not NULL (see _compact_tile). */
 static size_t CONV_FN(_tile_extent)(const CONV_FN(_band) *band, size_t t, size_t *end, ptrdiff_t *pixels) {
     const conv_layout *l = band->l;
-    const size_t width = l->tile_width, ow = band->s->out_width;
-    size_t start;
-    if (l->order == CONV_TILES_COMPACT) {
-        const size_t q0 = t * width, outputs = CONV_FN(_band_outputs)(band);
-        const size_t count = outputs - q0 < width ? outputs - q0 : width;
-        start = q0 / ow * l->row_width + q0 % ow;
-        for (size_t i = 0, q = q0; pixels && i < width; i++, q += i < count)
-            pixels[i] = (ptrdiff_t)(q / ow * l->row_width + q % ow - start);
-        *end = (q0 + count - 1) / ow * l->row_width + (q0 + count - 1) % ow + 1;
-        return start;
+    const size_t width = l->tile_width;
+    if (l->tiling.order == CONV_TILES_COMPACT) {
+        const CONV_FN(_compact) c = CONV_FN(_compact_tile)(band, t, pixels, NULL);
+        *end = c.end;
+        return c.start;
     }
-    start = l->order == CONV_TILES_PER_ROW ? t / l->segments * l->row_width + t % l->segments * width : t * width;
+    const size_t start =
+        l->tiling.order == CONV_TILES_PER_ROW ? t / l->segments * l->row_width + t % l->segments * width : t * width;
     *end = start + width;
     return start;
 }
@@ -113,39 +146,42 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
         CONV_T *out_rows = band->out + (ptrdiff_t)row0 * band->out_channel_stride;
         if (band->gemmt) {
             const CONV_T *w = band->packed + i * k_size * rows_per_panel;
-            const size_t k_per_row = k_size / s->kernel_height; /* k = (kh, c, kw) */
+            const int compact = l->tiling.order == CONV_TILES_COMPACT;
             ptrdiff_t pixels[CONV_MAX_COMPACT_WIDTH];
             for (size_t t = t0; t < t1; t++) {
-                /* The tile's wide pixels, the runs of them that are stored, the output rows they span. */
-                size_t tile_pixels, count, oh_first, oh_last, end;
-                const size_t start = CONV_FN(_tile_extent)(band, t, &end, pixels);
-                if (l->order == CONV_TILES_COMPACT) {
-                    const size_t q0 = t * l->tile_width, outputs = CONV_FN(_band_outputs)(band);
-                    tile_pixels = outputs - q0 < l->tile_width ? outputs - q0 : l->tile_width;
-                    runs[0] = (fc_tile_run){0, tile_pixels, band->oh0 * s->out_width + q0};
-                    count = 1;
-                    oh_first = band->oh0 + q0 / s->out_width;
-                    oh_last = band->oh0 + (q0 + tile_pixels - 1) / s->out_width;
-                } else if (l->order == CONV_TILES_PER_ROW) {
-                    const size_t ow0 = t % l->segments * l->tile_width;
-                    tile_pixels = s->out_width - ow0 < l->tile_width ? s->out_width - ow0 : l->tile_width;
-                    oh_first = oh_last = band->oh0 + t / l->segments;
-                    runs[0] = (fc_tile_run){0, tile_pixels, oh_first * s->out_width + ow0};
+                /* The tile's first pixel in B, its pixels, the runs of them that are stored,
+                 * the output rows and columns they span. */
+                size_t start, tile_pixels, count, oh_min, oh_max, ow_min = 0, ow_max = s->out_width - 1;
+                if (compact) {
+                    const CONV_FN(_compact) c = CONV_FN(_compact_tile)(band, t, pixels, runs);
+                    start = c.start;
+                    tile_pixels = c.count;
+                    count = c.run_count;
+                    oh_min = c.oh_min;
+                    oh_max = c.oh_max;
+                    ow_min = c.ow_min;
+                    ow_max = c.ow_max;
+                } else if (l->tiling.order == CONV_TILES_PER_ROW) {
+                    ow_min = t % l->segments * l->tile_width;
+                    start = t / l->segments * l->row_width + ow_min;
+                    tile_pixels = s->out_width - ow_min < l->tile_width ? s->out_width - ow_min : l->tile_width;
+                    ow_max = ow_min + tile_pixels - 1;
+                    oh_min = oh_max = band->oh0 + t / l->segments;
+                    runs[0] = (fc_tile_run){0, tile_pixels, oh_min * s->out_width + ow_min};
                     count = 1;
                 } else {
+                    start = t * l->tile_width;
                     tile_pixels = band->band_pixels - start < l->tile_width ? band->band_pixels - start : l->tile_width;
                     count = conv_tile_runs(s, l, band->oh0, band->band_pixels, start, l->tile_width, runs);
-                    oh_first = band->oh0 + start / l->row_width;
-                    oh_last = band->oh0 + (start + tile_pixels - 1) / l->row_width;
+                    oh_min = band->oh0 + start / l->row_width;
+                    oh_max = band->oh0 + (start + tile_pixels - 1) / l->row_width;
                 }
-                /* Kernel rows that read padding only for every row of the tile are skipped. */
-                size_t kh0, kh1, unused;
-                conv_row_taps(s, oh_last, &kh0, &unused);
-                conv_row_taps(s, oh_first, &unused, &kh1);
-                const size_t k0 = kh0 * k_per_row;
-                band->gemmt->ukernel(tile_pixels, rows, (kh1 - kh0) * k_per_row, copy ? copy : band->b + start,
-                                     offsets + k0, l->order == CONV_TILES_COMPACT && !copy ? pixels : NULL,
-                                     w + k0 * rows_per_panel, out_rows, ocs, runs, count, &ep);
+                size_t k0, kc, k_run_stride;
+                const size_t k_runs =
+                    conv_tile_k(s, l->channel_block, oh_min, oh_max, ow_min, ow_max, &k0, &kc, &k_run_stride);
+                band->gemmt->ukernel(tile_pixels, rows, kc, k_runs, k_run_stride, copy ? copy : band->b + start,
+                                     offsets + k0, compact && !copy ? pixels : NULL, w + k0 * rows_per_panel,
+                                     out_rows, ocs, runs, count, &ep);
             }
         } else {
             const CONV_T *a =
@@ -173,14 +209,18 @@ static void CONV_FN(_run_tiles)(const CONV_FN(_band) *band, size_t panel0, size_
                                 CONV_T *scratch) {
     const size_t width = band->l->tile_width;
     const size_t k_size = conv_k_size(band->s);
-    const int compact = band->l->order == CONV_TILES_COMPACT;
-    size_t safe_end = t1, end;
-    while (safe_end > t0 && (CONV_FN(_tile_extent)(band, safe_end - 1, &end, NULL),
-                             end + (size_t)band->max_offset > band->b_length))
-        safe_end--;
-    if (safe_end > t0) CONV_FN(_multiply)(band, panel0, panel1, t0, safe_end, NULL);
+    const int compact = band->l->tiling.order == CONV_TILES_COMPACT;
     ptrdiff_t pixels[CONV_MAX_COMPACT_WIDTH];
-    for (size_t t = safe_end; t < t1; t++) {
+    for (size_t t = t0, end; t < t1; t++) {
+        size_t safe_end = t;
+        while (safe_end < t1 && (CONV_FN(_tile_extent)(band, safe_end, &end, NULL),
+                                 end + (size_t)band->max_offset <= band->b_length))
+            safe_end++;
+        if (safe_end > t) { /* tiles [t, safe_end) read inside, tile safe_end (if any) past the end */
+            CONV_FN(_multiply)(band, panel0, panel1, t, safe_end, NULL);
+            t = safe_end;
+            if (t == t1) break;
+        }
         const size_t start = CONV_FN(_tile_extent)(band, t, &end, pixels);
         for (size_t k = 0; k < k_size; k++)
             for (size_t j = 0; j < width; j++) {
@@ -270,9 +310,10 @@ static CONV_FN(_tiles) CONV_FN(_call_tiles)(const fc_conv2d_shape *s, int prepac
 int CONV_FN(_conv2d_method)(const fc_conv2d_shape *s, int prepacked) {
     const CONV_FN(_tiles) t = CONV_FN(_call_tiles)(s, prepacked, 0);
     if (!t.gemmt) return t.expanded ? FC_CONV2D_EXPANDED : FC_CONV2D_REGULAR;
-    conv_tile_order order;
-    conv_transposed_tiles(s, t.gemmt->mr, &order);
-    return order == CONV_TILES_COMPACT ? FC_CONV2D_COMPACT : FC_CONV2D_TRANSPOSED;
+    conv_tiling tiling;
+    conv_transposed_work(s, t.gemmt->mr, &tiling);
+    if (tiling.order != CONV_TILES_COMPACT) return FC_CONV2D_TRANSPOSED;
+    return tiling.edge_left + tiling.edge_right ? FC_CONV2D_EDGES : FC_CONV2D_COMPACT;
 }
 
 /* Elements of weights packed for transposed tiles `nr` channels wide. */
@@ -283,7 +324,7 @@ static size_t CONV_FN(_packed_size)(const fc_conv2d_shape *s, size_t nr) {
 void CONV_FN(_conv2d_pack_transposed)(const fc_conv2d_shape *s, size_t nr, const CONV_T *weight, CONV_T *packed) {
     const size_t cout_g = s->out_channels / s->groups, cin_g = s->in_channels / s->groups;
     const size_t kh = s->kernel_height, kw = s->kernel_width, k_size = conv_k_size(s);
-    const size_t panels = (cout_g + nr - 1) / nr;
+    const size_t panels = (cout_g + nr - 1) / nr, block = conv_channel_block(s);
 #pragma omp parallel for schedule(static) if (s->out_channels * k_size > CONV_PACK_PARALLEL_ELEMENTS)
     for (size_t gp = 0; gp < s->groups * panels; gp++) {
         const size_t g = gp / panels, m0 = gp % panels * nr;
@@ -292,20 +333,22 @@ void CONV_FN(_conv2d_pack_transposed)(const fc_conv2d_shape *s, size_t nr, const
         const CONV_T *w = weight + (g * cout_g + m0) * k_size;
         /* Groups of CONV_PACK_ROWS weight rows, read side by side in their order (few enough
          * streams for the prefetcher, each line read once), each k writing a short run of its
-         * packed row. Packed rows go kernel row first, k = (kh, c, kw), so that a tile skips
-         * the kernel rows that read padding by a range of k. */
+         * packed row. Packed rows go in conv_transposed_k's order, so that a tile skips the
+         * kernel rows and columns that read padding by runs of k. */
         for (size_t c0 = 0; c0 < nr; c0 += CONV_PACK_ROWS) {
             const size_t c1 = c0 + CONV_PACK_ROWS < rows ? c0 + CONV_PACK_ROWS : rows;
             const size_t c_end = c0 + CONV_PACK_ROWS < nr ? c0 + CONV_PACK_ROWS : nr;
             const CONV_T *src = w;
-            for (size_t ci = 0; ci < cin_g; ci++)
+            for (size_t ci = 0; ci < cin_g; ci++) {
+                const size_t k_c = conv_transposed_k(s, block, ci);
                 for (size_t i = 0; i < kh; i++)
                     for (size_t j = 0; j < kw; j++, src++) {
-                        CONV_T *out = panel + ((i * cin_g + ci) * kw + j) * nr;
+                        CONV_T *out = panel + (i * kw * cin_g + k_c + j * block) * nr;
                         size_t c = c0;
                         for (; c < c1; c++) out[c] = src[c * k_size];
                         for (; c < c_end; c++) out[c] = 0;
                     }
+            }
         }
     }
 }
@@ -320,8 +363,8 @@ size_t CONV_FN(_conv2d_workspace_size)(const fc_conv2d_shape *s, int prepacked) 
     const size_t k_size = conv_k_size(s);
     const size_t group_elements = s->in_channels / s->groups * l.slots_h * l.slots_w * l.plane_size;
     const size_t staged = !l.staged        ? 0
-                          : l.own_staging ? (size_t)threads * (group_elements + conv_own_tail(&l))
-                                          : s->groups * group_elements;
+                          : l.own_staging ? (size_t)threads * (group_elements + conv_stage_tail(&l))
+                                          : s->groups * group_elements + conv_stage_tail(&l);
     const size_t last_panels =
         t.gemm && s->out_channels / s->groups % t.gemm->mr ? s->groups * t.gemm->mr * k_size : 0;
     const size_t packing = t.gemmt && !prepacked ? CONV_FN(_packed_size)(s, t.gemmt->nr) : 0;
@@ -389,7 +432,7 @@ static void CONV_FN(_conv2d_thread)(CONV_FN(_call) *c) {
     const unsigned fp_state = fc_denormals_flush();
     CONV_T *scratch = fc_alloc(k_size * l->tile_width * sizeof(CONV_T));
     /* Own staging goes to a buffer of the thread's: one group's planes, then zeros. */
-    const size_t tail = conv_own_tail(l);
+    const size_t tail = conv_stage_tail(l);
     CONV_T *own = l->own_staging ? fc_alloc((group_elements + tail) * sizeof(CONV_T)) : NULL;
     if (own) memset(own + group_elements, 0, tail * sizeof(CONV_T));
     if (!scratch || (l->own_staging && !own)) {
@@ -430,7 +473,7 @@ static void CONV_FN(_conv2d_thread)(CONV_FN(_call) *c) {
                 const CONV_T *x_group = x_image + g * cin_g * in_plane;
                 const CONV_T *src = l->staged ? c->staged + g * group_elements : x_group;
                 const size_t length =
-                    l->staged ? (groups - g) * group_elements : x_length - (size_t)(x_group - c->x);
+                    l->staged ? (groups - g) * group_elements + tail : x_length - (size_t)(x_group - c->x);
                 CONV_FN(_run_task)(c, src, length, b.image, b.oh0, b.rows, g, t / l->panel_chunks,
                                    t % l->panel_chunks, scratch);
             }
@@ -475,7 +518,9 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
     const size_t copied_groups = groups - first_copied_group;
     ptrdiff_t *offsets = malloc(2 * k_size * sizeof(ptrdiff_t));
     const int shared_staging = l.staged && !l.own_staging; /* else each thread stages its own */
-    CONV_T *staged = shared_staging ? fc_alloc(groups * planes * l.plane_size * sizeof(CONV_T)) : NULL;
+    /* Zeros past the staged planes, as past a thread's own: no tile reads past the end. */
+    const size_t staged_elements = groups * planes * l.plane_size;
+    CONV_T *staged = shared_staging ? fc_alloc((staged_elements + conv_stage_tail(&l)) * sizeof(CONV_T)) : NULL;
     CONV_T *last_panels = copied_groups ? fc_alloc(copied_groups * panel_rows * k_size * sizeof(CONV_T)) : NULL;
     if (!offsets || (shared_staging && !staged) || (copied_groups && !last_panels)) {
         free(offsets);
@@ -485,6 +530,7 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
         conv_layout_free(&l);
         return FC_ENOMEM;
     }
+    if (staged) memset(staged + staged_elements, 0, conv_stage_tail(&l) * sizeof(CONV_T));
     for (size_t g = first_copied_group; g < groups; g++) {
         CONV_T *panel = last_panels + (g - first_copied_group) * panel_rows * k_size;
         memcpy(panel, weight + ((g + 1) * cout_g - last_rows) * k_size, last_rows * k_size * sizeof(CONV_T));

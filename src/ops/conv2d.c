@@ -41,6 +41,14 @@
 /* A compact tile, whose pixels are read through their offsets, runs this much slower than
  * one of consecutive pixels (measured: 0-3 % on ResNet-18's layers forced compact). */
 #define CONV_COMPACT_STEP_COST 1.02
+/* A tile stored in several runs costs this many k steps more per run beyond the first
+ * (each is a masked store per channel). */
+#define CONV_RUN_STORE_COST 2.0
+/* Compact tiles take the edge columns first only where those columns' taps that read padding
+ * are at least this fraction of a plane's taps, and the plane has at most this many pixels
+ * (choosing costs a pass over the pixels). */
+#define CONV_EDGE_MIN_PADDED 0.03
+#define CONV_EDGE_MAX_PIXELS 4096
 /* A tile must save this fraction of the default's work to be chosen over it. */
 #define CONV_TILE_MARGIN 0.03
 /* Epilogue cost of a tile in k steps (measured: a regular tile's register store is nearly
@@ -77,8 +85,17 @@
 typedef enum {
     CONV_TILES_PER_ROW, /* one output row at a time: each skips exactly the kernel rows that read padding */
     CONV_TILES_WIDE,    /* across the band's wide rows, as regular tiles (dropped columns computed, not stored) */
-    CONV_TILES_COMPACT, /* consecutive output pixels across rows, each read at its own offset: none dropped */
+    CONV_TILES_COMPACT, /* the output pixels in a sequence (see conv_compact_pixel), each read at its own
+                         * offset: none dropped, and each tile skips the taps that read padding for all
+                         * its pixels */
 } conv_tile_order;
+
+/* How transposed tiles take the pixels: the order, and for compact tiles the edge columns
+ * taken first. */
+typedef struct {
+    conv_tile_order order;
+    size_t edge_left, edge_right;
+} conv_tiling;
 
 typedef struct {
     int staged;            /* copy the input into padded phase planes (else read x) */
@@ -91,8 +108,9 @@ typedef struct {
     size_t panel_rows;     /* output channels per weight panel */
     size_t tile_width;     /* wide pixels a tile spans: NR, or MR for transposed tiles */
     int transposed;        /* tiles of pixels x output channels, over weights packed for them */
-    conv_tile_order order; /* how transposed tiles take a band's pixels (regular ones: CONV_TILES_WIDE) */
+    conv_tiling tiling;    /* how transposed tiles take a band's pixels (regular ones: CONV_TILES_WIDE) */
     size_t segments;       /* CONV_TILES_PER_ROW: tiles per output row */
+    size_t channel_block;  /* transposed tiles' k order: see conv_channel_block */
     size_t tiles_per_block;
     size_t panel_chunks;   /* weight panels are split evenly (sizes differ by at most one) into this many tasks */
     int own_staging;       /* a task stages one group of one band into its thread's buffer and runs all
@@ -135,14 +153,112 @@ static size_t conv_row_width(const fc_conv2d_shape *s, int expanded) {
     return conv_needs_staging(s) ? conv_staged_row_width(s) : s->in_width;
 }
 
-/* The kernel rows [*first, *last) whose taps read inside the input for output row oh (the
- * others read padding only): a transposed tile, one row of pixels, skips the rest of its k. */
-static void conv_row_taps(const fc_conv2d_shape *s, size_t oh, size_t *first, size_t *last) {
-    const ptrdiff_t top = (ptrdiff_t)(oh * s->stride_height) - (ptrdiff_t)s->pad_top; /* input row of tap 0 */
-    const ptrdiff_t dh = (ptrdiff_t)s->dilation_height, h = (ptrdiff_t)s->in_height;
-    const ptrdiff_t lo = top >= 0 ? 0 : (-top + dh - 1) / dh, hi = top >= h ? 0 : (h - top + dh - 1) / dh;
-    *last = hi < (ptrdiff_t)s->kernel_height ? (size_t)hi : s->kernel_height;
+/* The taps [*first, *last) of `taps` along one axis whose input falls inside for output
+ * position o (the others read padding only). Both fall as o grows. */
+static void conv_axis_taps(size_t o, size_t stride, size_t pad, size_t dilation, size_t in_size, size_t taps,
+                           size_t *first, size_t *last) {
+    const ptrdiff_t top = (ptrdiff_t)(o * stride) - (ptrdiff_t)pad; /* input position of tap 0 */
+    const ptrdiff_t d = (ptrdiff_t)dilation, n = (ptrdiff_t)in_size;
+    ptrdiff_t lo = top >= 0 ? 0 : -top, hi = top >= n ? 0 : n - top;
+    if (d > 1) { /* tiles ask per call and panel: no division in the common case */
+        lo = (lo + d - 1) / d;
+        hi = (hi + d - 1) / d;
+    }
+    *last = hi < (ptrdiff_t)taps ? (size_t)hi : taps;
     *first = lo < (ptrdiff_t)*last ? (size_t)lo : *last;
+}
+
+/* The kernel rows whose taps read inside the input for output row oh: a transposed tile
+ * skips the others for all its pixels by a range of k. */
+static void conv_row_taps(const fc_conv2d_shape *s, size_t oh, size_t *first, size_t *last) {
+    conv_axis_taps(oh, s->stride_height, s->pad_top, s->dilation_height, s->in_height, s->kernel_height, first, last);
+}
+
+/* The kernel columns that read inside the input for output column ow. */
+static void conv_col_taps(const fc_conv2d_shape *s, size_t ow, size_t *first, size_t *last) {
+    conv_axis_taps(ow, s->stride_width, s->pad_left, s->dilation_width, s->in_width, s->kernel_width, first, last);
+}
+
+/* Output pixel `pos` (row *r of the band, column *ow) of a band of `rows` rows in compact
+ * order: the edge_left leftmost columns, then the edge_right rightmost ones (outermost
+ * first), each top to bottom, then the other columns row by row. Without edge columns,
+ * that is the band's pixels in order. */
+static void conv_compact_pixel(const fc_conv2d_shape *s, const conv_tiling *tiling, size_t rows, size_t pos,
+                               size_t *r, size_t *ow) {
+    const size_t edges = tiling->edge_left + tiling->edge_right;
+    if (pos < edges * rows) {
+        const size_t column = pos / rows;
+        *r = pos % rows;
+        *ow = column < tiling->edge_left ? column : s->out_width - 1 - (column - tiling->edge_left);
+        return;
+    }
+    const size_t inner = s->out_width - edges, q = pos - edges * rows;
+    *r = q / inner;
+    *ow = tiling->edge_left + q % inner;
+}
+
+/* The pixel after (*r, *ow) in compact order (no division: tiles walk their pixels). */
+static void conv_compact_next(const fc_conv2d_shape *s, const conv_tiling *tiling, size_t rows, size_t *r,
+                              size_t *ow) {
+    const size_t left = tiling->edge_left, inner_end = s->out_width - tiling->edge_right;
+    if (*ow >= left && *ow < inner_end) { /* the inner columns, row by row */
+        if (++*ow == inner_end) *ow = left, ++*r;
+        return;
+    }
+    if (++*r < rows) return; /* an edge column, top to bottom */
+    *r = 0;
+    if (*ow < left) /* the next left column, else the outermost right one, else the inner ones */
+        *ow = *ow + 1 < left ? *ow + 1 : tiling->edge_right ? s->out_width - 1 : left;
+    else
+        *ow = *ow > inner_end ? *ow - 1 : left;
+}
+
+/* Input channels per block of the transposed tiles' k order (kh, channel block, kw, channel):
+ * the largest divisor of the group's channels from this down to half of it, else all of
+ * them. The kernel columns of a block read the same input rows one after another, which
+ * stay in L1, and a tile that skips kernel columns runs over the kept ones block by block
+ * (against all channels per kernel column: 1x7 128->128 @17 +4 %, 3x3 512->512 @7 +2 %). */
+#define CONV_CHANNEL_BLOCK 16
+
+static size_t conv_channel_block(const fc_conv2d_shape *s) {
+    const size_t cin_g = s->in_channels / s->groups;
+    for (size_t b = CONV_CHANNEL_BLOCK; b >= CONV_CHANNEL_BLOCK / 2; b--)
+        if (cin_g % b == 0) return b;
+    return cin_g;
+}
+
+/* Transposed k of tap (kh, kw) of channel c is kh * k_per_row + conv_transposed_k(c) + kw *
+ * block, with k_per_row = KW * channels per group. */
+static size_t conv_transposed_k(const fc_conv2d_shape *s, size_t block, size_t c) {
+    return c / block * s->kernel_width * block + c % block;
+}
+
+/* The k steps of a transposed tile whose pixels span output rows [oh_min, oh_max] and
+ * columns [ow_min, ow_max]: k_runs runs of *kc steps, k_run_stride apart from *k0, which
+ * skip the kernel rows and columns that read padding for all its pixels. Returns k_runs. */
+static size_t conv_tile_k(const fc_conv2d_shape *s, size_t block, size_t oh_min, size_t oh_max, size_t ow_min,
+                          size_t ow_max, size_t *k0, size_t *kc, size_t *k_run_stride) {
+    const size_t cin_g = s->in_channels / s->groups, kw = s->kernel_width;
+    size_t kh0, kh1, kw0, kw1, unused;
+    conv_row_taps(s, oh_max, &kh0, &unused);
+    conv_row_taps(s, oh_min, &unused, &kh1);
+    kw0 = 0, kw1 = kw; /* tiles spanning whole rows keep every column (cheaply: they are most) */
+    if (ow_min > 0 || ow_max + 1 < s->out_width) {
+        conv_col_taps(s, ow_max, &kw0, &unused);
+        conv_col_taps(s, ow_min, &unused, &kw1);
+    }
+    *k_run_stride = kw * block;
+    if (kh0 >= kh1 || kw0 >= kw1) {
+        *k0 = *kc = 0;
+        return 0;
+    }
+    *k0 = kh0 * kw * cin_g + kw0 * block;
+    if (kw0 == 0 && kw1 == kw) { /* whole kernel rows: one run */
+        *kc = (kh1 - kh0) * kw * cin_g;
+        return 1;
+    }
+    *kc = (kw1 - kw0) * block;
+    return (kh1 - kh0) * (cin_g / block);
 }
 
 /* Kernel rows read inside the input, summed over the output rows. The rows that read all
@@ -163,19 +279,98 @@ static size_t conv_valid_kernel_rows(const fc_conv2d_shape *s) {
     return total + (bottom - top) * s->kernel_height;
 }
 
+/* Output columns at the left and right edges that read padding in some kernel column. */
+static void conv_edge_columns(const fc_conv2d_shape *s, size_t *left, size_t *right) {
+    size_t first, last;
+    for (*left = 0; *left < s->out_width && (conv_col_taps(s, *left, &first, &last), first > 0);) ++*left;
+    for (*right = 0; *right < s->out_width - *left &&
+                     (conv_col_taps(s, s->out_width - 1 - *right, &first, &last), last < s->kernel_width);)
+        ++*right;
+}
+
+/* Work of compact tiles of mr pixels over one image (as one band), in k steps of a tile
+ * (the tiles' k steps, their stores, and the price of reading pixels at their offsets). */
+static double conv_compact_work(const fc_conv2d_shape *s, size_t mr, const conv_tiling *tiling) {
+    const size_t outputs = s->out_height * s->out_width, block = conv_channel_block(s);
+    double work = 0;
+    size_t r = 0, ow;
+    conv_compact_pixel(s, tiling, s->out_height, 0, &r, &ow);
+    for (size_t q0 = 0; q0 < outputs; q0 += mr) {
+        size_t oh_min = SIZE_MAX, oh_max = 0, ow_min = SIZE_MAX, ow_max = 0, runs = 0, next = SIZE_MAX;
+        for (size_t q = q0; q < q0 + mr && q < outputs; q++, conv_compact_next(s, tiling, s->out_height, &r, &ow)) {
+            oh_min = r < oh_min ? r : oh_min;
+            oh_max = r > oh_max ? r : oh_max;
+            ow_min = ow < ow_min ? ow : ow_min;
+            ow_max = ow > ow_max ? ow : ow_max;
+            runs += r * s->out_width + ow != next;
+            next = r * s->out_width + ow + 1;
+        }
+        size_t k0, kc, stride;
+        const size_t k_runs = conv_tile_k(s, block, oh_min, oh_max, ow_min, ow_max, &k0, &kc, &stride);
+        work += (double)(k_runs * kc) + CONV_TRANSPOSED_STORE_COST + CONV_RUN_STORE_COST * (double)(runs - 1);
+    }
+    return work * CONV_COMPACT_STEP_COST;
+}
+
 /* Transposed tiles of mr pixels: one row at a time, which lets each skip exactly the kernel
- * rows that read padding; or across the band's wide rows, or over its output pixels only,
- * where that costs less (the simpler order wins a tie). The tile count per image, in tiles
- * of consecutive pixels' cost. */
-static double conv_transposed_tiles(const fc_conv2d_shape *s, size_t mr, conv_tile_order *order) {
+ * rows that read padding; or across the band's wide rows; or over its output pixels only,
+ * where that costs less (the simpler order wins a tie), maybe taking the columns that read
+ * padding first, so that their tiles skip the kernel columns that read padding only. Their
+ * work per image, in k steps of a tile. */
+static double conv_transposed_work_counted(const fc_conv2d_shape *s, size_t mr, conv_tiling *tiling) {
+    /* Tiles of one row skip the kernel rows that read padding only: steps per row on average. */
+    const double k_size = (double)conv_k_size(s);
+    const double steps = (double)conv_valid_kernel_rows(s) * k_size / (double)s->kernel_height / (double)s->out_height;
+    const double tile_work = steps + CONV_TRANSPOSED_STORE_COST;
     const size_t per_row = s->out_height * ((s->out_width + mr - 1) / mr);
     const size_t wide = (s->out_height * conv_row_width(s, 0) + mr - 1) / mr;
-    const double compact = (double)((s->out_height * s->out_width + mr - 1) / mr) * CONV_COMPACT_STEP_COST;
-    *order = wide < per_row ? CONV_TILES_WIDE : CONV_TILES_PER_ROW;
-    const double fewest = (double)(wide < per_row ? wide : per_row);
-    if (compact >= fewest || mr > CONV_MAX_COMPACT_WIDTH) return fewest;
-    *order = CONV_TILES_COMPACT;
-    return compact;
+    *tiling = (conv_tiling){wide < per_row ? CONV_TILES_WIDE : CONV_TILES_PER_ROW, 0, 0};
+    const double fewest = (double)(wide < per_row ? wide : per_row) * tile_work;
+    if (mr > CONV_MAX_COMPACT_WIDTH) return fewest;
+    const conv_tiling compact = {CONV_TILES_COMPACT, 0, 0};
+    double compact_work = (double)((s->out_height * s->out_width + mr - 1) / mr) * tile_work * CONV_COMPACT_STEP_COST;
+    conv_tiling edges = compact;
+    conv_edge_columns(s, &edges.edge_left, &edges.edge_right);
+    size_t padded = 0, first, last;
+    for (size_t i = 0; i < edges.edge_left + edges.edge_right; i++) {
+        conv_col_taps(s, i < edges.edge_left ? i : s->out_width - 1 - (i - edges.edge_left), &first, &last);
+        padded += s->kernel_width - (last - first);
+    }
+    double edge_work = compact_work;
+    if ((double)padded >= CONV_EDGE_MIN_PADDED * (double)(s->out_width * s->kernel_width) &&
+        s->out_height * s->out_width <= CONV_EDGE_MAX_PIXELS) {
+        /* Counted tile by tile, the plain compact order too, to compare like with like. */
+        compact_work = conv_compact_work(s, mr, &compact);
+        edge_work = conv_compact_work(s, mr, &edges);
+    }
+    if (compact_work >= fewest && edge_work >= fewest) return fewest;
+    *tiling = edge_work < compact_work ? edges : compact;
+    return edge_work < compact_work ? edge_work : compact_work;
+}
+
+/* conv_transposed_work_counted, remembered per thread in a small table indexed by a hash of
+ * (shape, mr): every call weighs every transposed tile, and counting compact tiles is a
+ * pass over the pixels (1 % of a ResNeXt g32 3x3 @14 call). */
+#define CONV_WORK_MEMO_SLOTS 64
+
+static double conv_transposed_work(const fc_conv2d_shape *s, size_t mr, conv_tiling *tiling) {
+    static _Thread_local struct {
+        fc_conv2d_shape s;
+        size_t mr;
+        conv_tiling tiling;
+        double work;
+    } memo[CONV_WORK_MEMO_SLOTS];
+    size_t words[sizeof(*s) / sizeof(size_t)], hash = mr;
+    memcpy(words, s, sizeof(*s));
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) hash = hash * 1000003u ^ words[i];
+    __typeof__(memo[0]) *slot = &memo[(hash ^ hash >> 29) % CONV_WORK_MEMO_SLOTS];
+    if (slot->mr != mr || memcmp(&slot->s, s, sizeof(*s))) { /* mr 0: an empty slot */
+        slot->s = *s;
+        slot->mr = mr;
+        slot->work = conv_transposed_work_counted(s, mr, &slot->tiling);
+    }
+    *tiling = slot->tiling;
+    return slot->work;
 }
 
 /* Columns that regular tiles nr wide compute over `pixels`: a last tile that would leave
@@ -197,12 +392,9 @@ static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, siz
                              int expanded) {
     const size_t cout_g = s->out_channels / s->groups;
     const double k_size = (double)conv_k_size(s);
-    if (transposed) { /* k steps per pixel: each row skips the kernel rows that read padding only */
-        const double steps = (double)conv_valid_kernel_rows(s) * k_size / (double)s->kernel_height;
-        conv_tile_order order;
-        const double tiles = conv_transposed_tiles(s, mr, &order);
-        return tiles * (double)mr * (double)((cout_g + nr - 1) / nr * nr) *
-               (steps / (double)s->out_height + CONV_TRANSPOSED_STORE_COST) / k_size;
+    if (transposed) {
+        conv_tiling tiling;
+        return conv_transposed_work(s, mr, &tiling) * (double)mr * (double)((cout_g + nr - 1) / nr * nr) / k_size;
     }
     const size_t wide = s->out_height * conv_row_width(s, expanded);
     const double step = (double)mr * k_size >= CONV_LONG_PANEL_ELEMENTS ? CONV_LONG_PANEL_STEP_COST : 1.0;
@@ -250,8 +442,8 @@ static void conv_layout_free(conv_layout *l) { free(l->tap_slot_h); }
 
 /* Tiles of a band of `rows` output rows. */
 static size_t conv_band_tiles(const fc_conv2d_shape *s, const conv_layout *l, size_t rows) {
-    if (l->order == CONV_TILES_PER_ROW) return rows * l->segments;
-    const size_t pixels = rows * (l->order == CONV_TILES_COMPACT ? s->out_width : l->row_width);
+    if (l->tiling.order == CONV_TILES_PER_ROW) return rows * l->segments;
+    const size_t pixels = rows * (l->tiling.order == CONV_TILES_COMPACT ? s->out_width : l->row_width);
     return (pixels + l->tile_width - 1) / l->tile_width;
 }
 
@@ -260,9 +452,9 @@ static size_t conv_band_count(const fc_conv2d_shape *s, size_t band_rows) {
     return (s->out_height + band_rows - 1) / band_rows;
 }
 
-/* Zeros past the end of a thread's own staged planes: the last row's right padding (in the
- * shared buffer, the next plane's first elements) and the dropped columns of the last tile. */
-static size_t conv_own_tail(const conv_layout *l) { return l->tile_width + l->row_width; }
+/* Zeros past the end of staged planes: the last row's right padding (between planes, the
+ * next plane's first elements) and the dropped columns of the last tile. */
+static size_t conv_stage_tail(const conv_layout *l) { return l->tile_width + l->row_width; }
 
 /* Output rows per band when `fit` staged rows fit the budget and each band reads `reach`
  * rows beyond its own (at least one row, at most all). */
@@ -324,9 +516,10 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
     l->panel_rows = panel_rows;
     l->tile_width = tile_width;
     l->transposed = transposed;
-    l->order = CONV_TILES_WIDE;
-    if (transposed) conv_transposed_tiles(s, tile_width, &l->order);
+    l->tiling = (conv_tiling){CONV_TILES_WIDE, 0, 0};
+    if (transposed) conv_transposed_work(s, tile_width, &l->tiling);
     l->segments = (s->out_width + tile_width - 1) / tile_width;
+    l->channel_block = conv_channel_block(s);
     const size_t planes = cin_g * l->slots_h * l->slots_w;
     const size_t block_elems = CONV_BLOCK_BYTES / elem_size / planes;
     const size_t reach = reach_h * l->row_width + reach_w;
@@ -369,16 +562,19 @@ static size_t conv_unit_tasks(const fc_conv2d_shape *s, const conv_layout *l, si
 }
 
 /* Offset in the B source of one group of B row k: k = (c, kh, kw) for regular tiles, as the
- * weights are stored; k = (kh, c, kw) for transposed tiles, as their weights are packed. */
+ * weights are stored; for transposed tiles as their weights are packed (conv_transposed_k). */
 static void conv_tap_offsets(const fc_conv2d_shape *s, const conv_layout *l, ptrdiff_t *offsets) {
     const size_t cin_g = s->in_channels / s->groups, kh = s->kernel_height, kw = s->kernel_width;
-    for (size_t c = 0; c < cin_g; c++)
+    const size_t block = l->channel_block;
+    for (size_t c = 0; c < cin_g; c++) {
+        const size_t k_c = l->transposed ? conv_transposed_k(s, block, c) : c * kh * kw;
         for (size_t i = 0; i < kh; i++)
             for (size_t j = 0; j < kw; j++) {
                 const size_t plane = (c * l->slots_h + l->tap_slot_h[i]) * l->slots_w + l->tap_slot_w[j];
-                const size_t k = l->transposed ? (i * cin_g + c) * kw + j : (c * kh + i) * kw + j;
+                const size_t k = l->transposed ? i * kw * cin_g + k_c + j * block : k_c + i * kw + j;
                 offsets[k] = (ptrdiff_t)(plane * l->plane_size + l->tap_row[i] * l->row_width + l->tap_col[j]);
             }
+    }
 }
 
 /* The output columns of the tile starting at wide pixel q0 of a band starting at row oh0. */

@@ -38,7 +38,7 @@ size_t fc_f32_conv2d_transposed_channels(const fc_conv2d_shape *shape);
 size_t fc_f64_conv2d_transposed_channels(const fc_conv2d_shape *shape);
 
 /* Packs weight for transposed tiles of `channels` output channels: per group, panels of
- * k_size rows of `channels` values (zero past the last channel), rows in (kh, c, kw) order;
+ * k_size rows of `channels` values (zero past the last channel), rows in (kh, channel block, kw, channel) order (see conv2d.c);
  * groups * ceil(out_channels / groups / channels) * channels * k_size elements. */
 void fc_f32_conv2d_pack_transposed(const fc_conv2d_shape *shape, size_t channels, const float *weight, float *packed);
 void fc_f64_conv2d_pack_transposed(const fc_conv2d_shape *shape, size_t channels, const double *weight,
@@ -46,9 +46,17 @@ void fc_f64_conv2d_pack_transposed(const fc_conv2d_shape *shape, size_t channels
 
 /* How a call of this shape runs under the active ISA, given prepacked weights or not:
  * regular tiles over staged rows (or x itself), the same with each tap column staged
- * apart (narrow maps), transposed tiles, or transposed tiles of consecutive output pixels
- * across rows (compact). For tests and diagnostics. */
-enum { FC_CONV2D_REGULAR = 0, FC_CONV2D_EXPANDED = 1, FC_CONV2D_TRANSPOSED = 2, FC_CONV2D_COMPACT = 3 };
+ * apart (narrow maps), transposed tiles, transposed tiles of consecutive output pixels
+ * across rows (compact), or compact tiles that take the columns at the left and right
+ * edges first, column by column, to skip the kernel columns that read padding there
+ * (edges). For tests and diagnostics. */
+enum {
+    FC_CONV2D_REGULAR = 0,
+    FC_CONV2D_EXPANDED = 1,
+    FC_CONV2D_TRANSPOSED = 2,
+    FC_CONV2D_COMPACT = 3,
+    FC_CONV2D_EDGES = 4
+};
 int fc_f32_conv2d_method(const fc_conv2d_shape *shape, int prepacked);
 int fc_f64_conv2d_method(const fc_conv2d_shape *shape, int prepacked);
 
