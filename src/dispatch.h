@@ -50,6 +50,9 @@ typedef struct {
     fc_f64_gemm_config f64_gemm[FC_GEMM_TILES];
     fc_f32_gemm_transposed_config f32_gemm_transposed[FC_GEMM_TRANSPOSED_TILES];
     fc_f64_gemm_transposed_config f64_gemm_transposed[FC_GEMM_TRANSPOSED_TILES];
+    /* Most input channels per block of the transposed tiles' k order (see conv2d.c); 1:
+     * each channel's kernel columns one after another, as the weights are stored. */
+    size_t transposed_channel_block;
 } fc_dispatch_table;
 
 /* The best ISA this CPU (and its OS) supports among those compiled in. */

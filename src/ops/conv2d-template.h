@@ -82,6 +82,21 @@ static CONV_FN(_compact) CONV_FN(_compact_tile)(const CONV_FN(_band) *band, size
     ptrdiff_t at[CONV_MAX_COMPACT_WIDTH];
     size_t r, ow;
     conv_compact_pixel(band->s, &l->tiling, rows, q0, &r, &ow);
+    if (!l->tiling.edge_left && !l->tiling.edge_right) { /* the band's pixels in order: one run, rows in order */
+        c.oh_min = band->oh0 + r;
+        c.ow_min = c.ow_max = ow;
+        if (runs) runs[c.run_count++] = (fc_tile_run){0, c.count, (band->oh0 + r) * ow_count + ow};
+        c.start = r * l->row_width + ow;
+        for (size_t i = 0; i < c.count; i++) {
+            c.end = r * l->row_width + ow + 1;
+            c.ow_max = ow > c.ow_max ? ow : c.ow_max;
+            if (++ow == ow_count && i + 1 < c.count) ow = 0, ++r, c.ow_min = 0;
+            if (pixels) pixels[i] = (ptrdiff_t)(c.end - 1 - c.start);
+        }
+        c.oh_max = band->oh0 + r;
+        for (size_t i = c.count; pixels && i < width; i++) pixels[i] = pixels[c.count - 1];
+        return c;
+    }
     for (size_t i = 0; i < c.count; i++, conv_compact_next(band->s, &l->tiling, rows, &r, &ow)) {
         const size_t b = r * l->row_width + ow, out = (band->oh0 + r) * ow_count + ow;
         at[i] = (ptrdiff_t)b;

@@ -214,15 +214,15 @@ static void conv_compact_next(const fc_conv2d_shape *s, const conv_tiling *tilin
 }
 
 /* Input channels per block of the transposed tiles' k order (kh, channel block, kw, channel):
- * the largest divisor of the group's channels from this down to half of it, else all of
- * them. The kernel columns of a block read the same input rows one after another, which
- * stay in L1, and a tile that skips kernel columns runs over the kept ones block by block
- * (against all channels per kernel column: 1x7 128->128 @17 +4 %, 3x3 512->512 @7 +2 %). */
-#define CONV_CHANNEL_BLOCK 16
-
+ * the largest divisor of the group's channels from the active ISA's most (its
+ * transposed_channel_block) down to half of it, else all of them. A tile that skips kernel
+ * columns runs over the kept ones block by block; the kernel columns of a block read the
+ * same input rows one after another, which stay in L1 (against all channels per kernel
+ * column, on AVX-512: 1x7 128->128 @17 +4 %, 3x3 512->512 @7 +2 %). With blocks of 1 (the
+ * stored order), tiles skip no kernel columns: their runs would be a few k steps long. */
 static size_t conv_channel_block(const fc_conv2d_shape *s) {
-    const size_t cin_g = s->in_channels / s->groups;
-    for (size_t b = CONV_CHANNEL_BLOCK; b >= CONV_CHANNEL_BLOCK / 2; b--)
+    const size_t cin_g = s->in_channels / s->groups, most = fc_active()->transposed_channel_block;
+    for (size_t b = most; b >= (most + 1) / 2; b--)
         if (cin_g % b == 0) return b;
     return cin_g;
 }
@@ -243,7 +243,7 @@ static size_t conv_tile_k(const fc_conv2d_shape *s, size_t block, size_t oh_min,
     conv_row_taps(s, oh_max, &kh0, &unused);
     conv_row_taps(s, oh_min, &unused, &kh1);
     kw0 = 0, kw1 = kw; /* tiles spanning whole rows keep every column (cheaply: they are most) */
-    if (ow_min > 0 || ow_max + 1 < s->out_width) {
+    if (block > 1 && (ow_min > 0 || ow_max + 1 < s->out_width)) {
         conv_col_taps(s, ow_max, &kw0, &unused);
         conv_col_taps(s, ow_min, &unused, &kw1);
     }
@@ -337,7 +337,7 @@ static double conv_transposed_work_counted(const fc_conv2d_shape *s, size_t mr, 
         padded += s->kernel_width - (last - first);
     }
     double edge_work = compact_work;
-    if ((double)padded >= CONV_EDGE_MIN_PADDED * (double)(s->out_width * s->kernel_width) &&
+    if (conv_channel_block(s) > 1 && (double)padded >= CONV_EDGE_MIN_PADDED * (double)(s->out_width * s->kernel_width) &&
         s->out_height * s->out_width <= CONV_EDGE_MAX_PIXELS) {
         /* Counted tile by tile, the plain compact order too, to compare like with like. */
         compact_work = conv_compact_work(s, mr, &compact);
@@ -349,24 +349,26 @@ static double conv_transposed_work_counted(const fc_conv2d_shape *s, size_t mr, 
 }
 
 /* conv_transposed_work_counted, remembered per thread in a small table indexed by a hash of
- * (shape, mr): every call weighs every transposed tile, and counting compact tiles is a
+ * (shape, mr, channel block): every call weighs every transposed tile, and counting compact tiles is a
  * pass over the pixels (1 % of a ResNeXt g32 3x3 @14 call). */
 #define CONV_WORK_MEMO_SLOTS 64
 
 static double conv_transposed_work(const fc_conv2d_shape *s, size_t mr, conv_tiling *tiling) {
     static _Thread_local struct {
         fc_conv2d_shape s;
-        size_t mr;
+        size_t mr, block;
         conv_tiling tiling;
         double work;
     } memo[CONV_WORK_MEMO_SLOTS];
-    size_t words[sizeof(*s) / sizeof(size_t)], hash = mr;
+    const size_t block = conv_channel_block(s); /* the active ISA's */
+    size_t words[sizeof(*s) / sizeof(size_t)], hash = mr * 31 + block;
     memcpy(words, s, sizeof(*s));
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) hash = hash * 1000003u ^ words[i];
     __typeof__(memo[0]) *slot = &memo[(hash ^ hash >> 29) % CONV_WORK_MEMO_SLOTS];
-    if (slot->mr != mr || memcmp(&slot->s, s, sizeof(*s))) { /* mr 0: an empty slot */
+    if (slot->mr != mr || slot->block != block || memcmp(&slot->s, s, sizeof(*s))) { /* mr 0: an empty slot */
         slot->s = *s;
         slot->mr = mr;
+        slot->block = block;
         slot->work = conv_transposed_work_counted(s, mr, &slot->tiling);
     }
     *tiling = slot->tiling;
