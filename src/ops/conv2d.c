@@ -12,9 +12,10 @@
  * are copied into a scratch tile first. On narrow maps, where dropped columns waste much of
  * a tile, each tap column can instead be staged as a plane of its own ("expanded": rows
  * hold just the OW real columns), at the price of KW copies of the input. Plans (and calls
- * whose work pays for packing) may run "transposed" tiles instead: MR pixels (of one row, or
- * of the wide band as regular tiles take them) x NR output channels, over weights packed
- * kernel row first, so that a tile skips the kernel rows that read padding only. */
+ * whose work pays for packing) may run "transposed" tiles instead: MR pixels (of one row, of
+ * the wide band as regular tiles take them, or of the output pixels in a sequence) x NR
+ * output channels, over weights packed by tap, so that a tile skips the kernel rows (and,
+ * on AVX-512, columns) that read padding for all its pixels. */
 #include "ops/conv2d.h"
 
 #include <stdint.h>
