@@ -130,7 +130,7 @@ def check_out(out, shape, dtype, inputs, argname="out"):
         raise ValueError(f"{argname} must be in native byte order")
     isz = out.itemsize
     n, c, h, w = out.shape
-    if out.size and not _planes_laid_out(out.strides, n, c, h, w, isz):
+    if out.size and not out.flags.c_contiguous and not _planes_laid_out(out.strides, n, c, h, w, isz):
         raise ValueError(f"{argname} must have C-contiguous (H, W) planes that do not overlap "
                          f"(e.g. an array or a channel slice buf[:, c0:c1]); got strides {out.strides}")
     for name, a in inputs.items():
@@ -152,6 +152,8 @@ def _planes_laid_out(strides, n, c, h, w, isz):
 
 
 def _overlaps(a, b):
+    if a.flags.owndata and b.flags.owndata:  # each its own allocation: the same array or apart
+        return a is b
     if not np.may_share_memory(a, b):  # bounds only: cheap, and the usual answer
         return False
     try:
