@@ -99,6 +99,9 @@ def test_out_overlapping_input():
     x = np.zeros((1, 2, 6, 6), np.float32)
     with pytest.raises(ValueError, match="out must not overlap x"):
         fastconv.conv2d(x, np.zeros((2, 2, 1, 1), np.float32), out=x)
+    out = np.zeros((1, 2, 6, 6), np.float32)  # out owns its memory, x is a view of it
+    with pytest.raises(ValueError, match="out must not overlap x"):
+        fastconv.conv2d(out[:, :1], np.zeros((2, 1, 1, 1), np.float32), out=out)
 
 
 @pytest.mark.parametrize("changes", [dict(stride=True), dict(stride=1.0), dict(groups=1.0), dict(groups=True),
