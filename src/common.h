@@ -66,13 +66,13 @@ typedef void fc_f64_gemm_ukernel(size_t mr, size_t kc, const double *a, size_t a
  * kernel's rows are (tile pixels [column, column + length) to offset..offset+length of the
  * channel's plane; the others are dropped). The epilogue's bias/slope/scale are per channel; its
  * residual is laid out as out, residual_row_stride apart per channel. */
-typedef void fc_f32_gemm_transposed_ukernel(size_t mr, size_t nc, size_t kc, size_t k_runs,
-                                            size_t k_run_stride, const float *a, const ptrdiff_t *a_offsets, const ptrdiff_t *pixels, const float *w,
-                                            float *out, size_t out_channel_stride, const fc_tile_run *runs,
-                                            size_t run_count, const fc_f32_epilogue *ep);
-typedef void fc_f64_gemm_transposed_ukernel(size_t mr, size_t nc, size_t kc, size_t k_runs,
-                                            size_t k_run_stride, const double *a, const ptrdiff_t *a_offsets, const ptrdiff_t *pixels, const double *w,
-                                            double *out, size_t out_channel_stride, const fc_tile_run *runs,
-                                            size_t run_count, const fc_f64_epilogue *ep);
+typedef void fc_f32_gemm_transposed_ukernel(size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride,
+                                            const float *a, const ptrdiff_t *a_offsets, const ptrdiff_t *pixels,
+                                            const float *w, float *out, size_t out_channel_stride,
+                                            const fc_tile_run *runs, size_t run_count, const fc_f32_epilogue *ep);
+typedef void fc_f64_gemm_transposed_ukernel(size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride,
+                                            const double *a, const ptrdiff_t *a_offsets, const ptrdiff_t *pixels,
+                                            const double *w, double *out, size_t out_channel_stride,
+                                            const fc_tile_run *runs, size_t run_count, const fc_f64_epilogue *ep);
 
 #endif

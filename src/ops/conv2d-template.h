@@ -79,7 +79,6 @@ static CONV_FN(_compact) CONV_FN(_compact_tile)(const CONV_FN(_band) *band, size
     const size_t width = l->tile_width, ow_count = band->s->out_width, rows = band->band_pixels / l->row_width;
     const size_t q0 = t * width, outputs = rows * ow_count;
     CONV_FN(_compact) c = {SIZE_MAX, 0, outputs - q0 < width ? outputs - q0 : width, SIZE_MAX, 0, SIZE_MAX, 0, 0};
-    ptrdiff_t at[CONV_MAX_COMPACT_WIDTH];
     size_t r, ow;
     conv_compact_pixel(band->s, &l->tiling, rows, q0, &r, &ow);
     if (!l->tiling.edge_left && !l->tiling.edge_right) { /* the band's pixels in order: one run, rows in order */
@@ -97,6 +96,7 @@ static CONV_FN(_compact) CONV_FN(_compact_tile)(const CONV_FN(_band) *band, size
         for (size_t i = c.count; pixels && i < width; i++) pixels[i] = pixels[c.count - 1];
         return c;
     }
+    ptrdiff_t at[CONV_MAX_COMPACT_WIDTH];
     for (size_t i = 0; i < c.count; i++, conv_compact_next(band->s, &l->tiling, rows, &r, &ow)) {
         const size_t b = r * l->row_width + ow, out = (band->oh0 + r) * ow_count + ow;
         at[i] = (ptrdiff_t)b;
@@ -358,7 +358,7 @@ void CONV_FN(_conv2d_pack_transposed)(const fc_conv2d_shape *s, size_t nr, const
                 const size_t k_c = conv_transposed_k(s, block, ci);
                 for (size_t i = 0; i < kh; i++)
                     for (size_t j = 0; j < kw; j++, src++) {
-                        CONV_T *out = panel + (i * kw * cin_g + k_c + j * block) * nr;
+                        CONV_T *out = panel + (conv_transposed_tap_k(s, block, i, j) + k_c) * nr;
                         size_t c = c0;
                         for (; c < c1; c++) out[c] = src[c * k_size];
                         for (; c < c_end; c++) out[c] = 0;

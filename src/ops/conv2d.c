@@ -228,8 +228,12 @@ static size_t conv_channel_block(const fc_conv2d_shape *s) {
     return cin_g;
 }
 
-/* Transposed k of tap (kh, kw) of channel c is kh * k_per_row + conv_transposed_k(c) + kw *
- * block, with k_per_row = KW * channels per group. */
+/* Transposed k of tap (kh, kw) of channel c: conv_transposed_tap_k(kh, kw) +
+ * conv_transposed_k(c), the channel's part found once per channel (it divides). */
+static size_t conv_transposed_tap_k(const fc_conv2d_shape *s, size_t block, size_t kh, size_t kw) {
+    return kh * s->kernel_width * (s->in_channels / s->groups) + kw * block;
+}
+
 static size_t conv_transposed_k(const fc_conv2d_shape *s, size_t block, size_t c) {
     return c / block * s->kernel_width * block + c % block;
 }
@@ -253,7 +257,7 @@ static size_t conv_tile_k(const fc_conv2d_shape *s, size_t block, size_t oh_min,
         *k0 = *kc = 0;
         return 0;
     }
-    *k0 = kh0 * kw * cin_g + kw0 * block;
+    *k0 = conv_transposed_tap_k(s, block, kh0, kw0);
     if (kw0 == 0 && kw1 == kw) { /* whole kernel rows: one run */
         *kc = (kh1 - kh0) * kw * cin_g;
         return 1;
@@ -280,19 +284,23 @@ static size_t conv_valid_kernel_rows(const fc_conv2d_shape *s) {
     return total + (bottom - top) * s->kernel_height;
 }
 
-/* Output columns at the left and right edges that read padding in some kernel column. */
-static void conv_edge_columns(const fc_conv2d_shape *s, size_t *left, size_t *right) {
-    size_t first, last;
-    for (*left = 0; *left < s->out_width && (conv_col_taps(s, *left, &first, &last), first > 0);) ++*left;
+/* Output columns at the left and right edges that read padding in some kernel column;
+ * returns how many of their taps do. */
+static size_t conv_edge_columns(const fc_conv2d_shape *s, size_t *left, size_t *right) {
+    size_t first, last, padded = 0;
+    for (*left = 0; *left < s->out_width && (conv_col_taps(s, *left, &first, &last), first > 0); ++*left)
+        padded += s->kernel_width - (last - first);
     for (*right = 0; *right < s->out_width - *left &&
-                     (conv_col_taps(s, s->out_width - 1 - *right, &first, &last), last < s->kernel_width);)
-        ++*right;
+                     (conv_col_taps(s, s->out_width - 1 - *right, &first, &last), last < s->kernel_width);
+         ++*right)
+        padded += s->kernel_width - (last - first);
+    return padded;
 }
 
 /* Work of compact tiles of mr pixels over one image (as one band), in k steps of a tile
  * (the tiles' k steps, their stores, and the price of reading pixels at their offsets). */
-static double conv_compact_work(const fc_conv2d_shape *s, size_t mr, const conv_tiling *tiling) {
-    const size_t outputs = s->out_height * s->out_width, block = conv_channel_block(s);
+static double conv_compact_work(const fc_conv2d_shape *s, size_t mr, size_t block, const conv_tiling *tiling) {
+    const size_t outputs = s->out_height * s->out_width;
     double work = 0;
     size_t r = 0, ow;
     conv_compact_pixel(s, tiling, s->out_height, 0, &r, &ow);
@@ -318,7 +326,7 @@ static double conv_compact_work(const fc_conv2d_shape *s, size_t mr, const conv_
  * where that costs less (the simpler order wins a tie), maybe taking the columns that read
  * padding first, so that their tiles skip the kernel columns that read padding only. Their
  * work per image, in k steps of a tile. */
-static double conv_transposed_work_counted(const fc_conv2d_shape *s, size_t mr, conv_tiling *tiling) {
+static double conv_transposed_work_counted(const fc_conv2d_shape *s, size_t mr, size_t block, conv_tiling *tiling) {
     /* Tiles of one row skip the kernel rows that read padding only: steps per row on average. */
     const double k_size = (double)conv_k_size(s);
     const double steps = (double)conv_valid_kernel_rows(s) * k_size / (double)s->kernel_height / (double)s->out_height;
@@ -331,18 +339,13 @@ static double conv_transposed_work_counted(const fc_conv2d_shape *s, size_t mr, 
     const conv_tiling compact = {CONV_TILES_COMPACT, 0, 0};
     double compact_work = (double)((s->out_height * s->out_width + mr - 1) / mr) * tile_work * CONV_COMPACT_STEP_COST;
     conv_tiling edges = compact;
-    conv_edge_columns(s, &edges.edge_left, &edges.edge_right);
-    size_t padded = 0, first, last;
-    for (size_t i = 0; i < edges.edge_left + edges.edge_right; i++) {
-        conv_col_taps(s, i < edges.edge_left ? i : s->out_width - 1 - (i - edges.edge_left), &first, &last);
-        padded += s->kernel_width - (last - first);
-    }
+    const size_t padded = conv_edge_columns(s, &edges.edge_left, &edges.edge_right);
     double edge_work = compact_work;
-    if (conv_channel_block(s) > 1 && (double)padded >= CONV_EDGE_MIN_PADDED * (double)(s->out_width * s->kernel_width) &&
+    if (block > 1 && (double)padded >= CONV_EDGE_MIN_PADDED * (double)(s->out_width * s->kernel_width) &&
         s->out_height * s->out_width <= CONV_EDGE_MAX_PIXELS) {
         /* Counted tile by tile, the plain compact order too, to compare like with like. */
-        compact_work = conv_compact_work(s, mr, &compact);
-        edge_work = conv_compact_work(s, mr, &edges);
+        compact_work = conv_compact_work(s, mr, block, &compact);
+        edge_work = conv_compact_work(s, mr, block, &edges);
     }
     if (compact_work >= fewest && edge_work >= fewest) return fewest;
     *tiling = edge_work < compact_work ? edges : compact;
@@ -370,7 +373,7 @@ static double conv_transposed_work(const fc_conv2d_shape *s, size_t mr, conv_til
         slot->s = *s;
         slot->mr = mr;
         slot->block = block;
-        slot->work = conv_transposed_work_counted(s, mr, &slot->tiling);
+        slot->work = conv_transposed_work_counted(s, mr, block, &slot->tiling);
     }
     *tiling = slot->tiling;
     return slot->work;
@@ -574,7 +577,7 @@ static void conv_tap_offsets(const fc_conv2d_shape *s, const conv_layout *l, ptr
         for (size_t i = 0; i < kh; i++)
             for (size_t j = 0; j < kw; j++) {
                 const size_t plane = (c * l->slots_h + l->tap_slot_h[i]) * l->slots_w + l->tap_slot_w[j];
-                const size_t k = l->transposed ? i * kw * cin_g + k_c + j * block : k_c + i * kw + j;
+                const size_t k = l->transposed ? conv_transposed_tap_k(s, block, i, j) + k_c : k_c + i * kw + j;
                 offsets[k] = (ptrdiff_t)(plane * l->plane_size + l->tap_row[i] * l->row_width + l->tap_col[j]);
             }
     }
