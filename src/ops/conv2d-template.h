@@ -358,7 +358,7 @@ void CONV_FN(_conv2d_pack_transposed)(const fc_conv2d_shape *s, size_t nr, const
                 const size_t k_c = conv_transposed_k(s, block, ci);
                 for (size_t i = 0; i < kh; i++)
                     for (size_t j = 0; j < kw; j++, src++) {
-                        CONV_T *out = panel + (conv_transposed_tap_k(s, block, i, j) + k_c) * nr;
+                        CONV_T *out = panel + (conv_transposed_tap_k(kw * cin_g, block, i, j) + k_c) * nr;
                         size_t c = c0;
                         for (; c < c1; c++) out[c] = src[c * k_size];
                         for (; c < c_end; c++) out[c] = 0;

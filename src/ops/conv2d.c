@@ -229,9 +229,10 @@ static size_t conv_channel_block(const fc_conv2d_shape *s) {
 }
 
 /* Transposed k of tap (kh, kw) of channel c: conv_transposed_tap_k(kh, kw) +
- * conv_transposed_k(c), the channel's part found once per channel (it divides). */
-static size_t conv_transposed_tap_k(const fc_conv2d_shape *s, size_t block, size_t kh, size_t kw) {
-    return kh * s->kernel_width * (s->in_channels / s->groups) + kw * block;
+ * conv_transposed_k(c), the channel's part found once per channel (it divides), with
+ * k_per_row = KW * channels per group (callers hold it: no division per k). */
+static size_t conv_transposed_tap_k(size_t k_per_row, size_t block, size_t kh, size_t kw) {
+    return kh * k_per_row + kw * block;
 }
 
 static size_t conv_transposed_k(const fc_conv2d_shape *s, size_t block, size_t c) {
@@ -257,7 +258,7 @@ static size_t conv_tile_k(const fc_conv2d_shape *s, size_t block, size_t oh_min,
         *k0 = *kc = 0;
         return 0;
     }
-    *k0 = conv_transposed_tap_k(s, block, kh0, kw0);
+    *k0 = conv_transposed_tap_k(kw * cin_g, block, kh0, kw0);
     if (kw0 == 0 && kw1 == kw) { /* whole kernel rows: one run */
         *kc = (kh1 - kh0) * kw * cin_g;
         return 1;
@@ -577,7 +578,8 @@ static void conv_tap_offsets(const fc_conv2d_shape *s, const conv_layout *l, ptr
         for (size_t i = 0; i < kh; i++)
             for (size_t j = 0; j < kw; j++) {
                 const size_t plane = (c * l->slots_h + l->tap_slot_h[i]) * l->slots_w + l->tap_slot_w[j];
-                const size_t k = l->transposed ? conv_transposed_tap_k(s, block, i, j) + k_c : k_c + i * kw + j;
+                const size_t k =
+                    l->transposed ? conv_transposed_tap_k(kw * cin_g, block, i, j) + k_c : k_c + i * kw + j;
                 offsets[k] = (ptrdiff_t)(plane * l->plane_size + l->tap_row[i] * l->row_width + l->tap_col[j]);
             }
     }
