@@ -173,19 +173,24 @@ TRANSPOSED_SHAPES = [
 ]
 
 
-def check_plan_into_slice(x, wt, b, stride, padding, groups, dtype):
+def check_plan_into_slice(x, wt, b, stride, padding, groups, dtype, dilation=1, plain_call=False):
     """A plan with PReLU and a residual, writing into a channel slice of a NaN-filled buffer,
-    against the reference; returns its geometry."""
+    against the reference (and, with `plain_call`, conv2d with the same arguments, which packs
+    per call where that pays); returns its geometry."""
     cout = wt.shape[0]
     alpha = np.linspace(-0.5, 0.5, cout)
-    plan = fastconv.Conv2d(wt, b, stride=stride, padding=padding, groups=groups, activation=("prelu", alpha))
+    kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups, activation=("prelu", alpha))
+    plan = fastconv.Conv2d(wt, b, **kwargs)
     geometry = plan.geometry(x.shape)
     residual = make(geometry.out_shape, dtype, seed=3)
-    expected = reference.conv2d(x, wt, b, stride, padding, 1, groups, activation=("prelu", alpha), residual=residual)
+    expected = reference.conv2d(x, wt, b, stride, padding, dilation, groups, activation=("prelu", alpha),
+                                residual=residual)
     buf = nan_filled((x.shape[0], cout + 5, *geometry.out_shape[2:]), dtype)
     plan(x, residual=residual, out=buf[:, 2:cout + 2])
     assert_close(buf[:, 2:cout + 2], expected, dtype)
     assert np.isnan(buf[:, :2]).all() and np.isnan(buf[:, cout + 2:]).all()
+    if plain_call:
+        assert_close(fastconv.conv2d(x, wt, b, residual=residual, **kwargs), expected, dtype)
     return geometry
 
 
@@ -275,18 +280,7 @@ EDGE_CASES = [
 def test_plan_edge_column_tiles(isa, case, dtype):
     x_shape, w_shape, stride, padding, dilation, groups = case
     x, wt, b = make(x_shape, dtype), make(w_shape, dtype, seed=1), make(w_shape[0], dtype, seed=2)
-    alpha = np.linspace(-0.5, 0.5, w_shape[0])
-    kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups, activation=("prelu", alpha))
-    plan = fastconv.Conv2d(wt, b, **kwargs)
-    geometry = plan.geometry(x.shape)
-    residual = make(geometry.out_shape, dtype, seed=3)
-    expected = reference.conv2d(x, wt, b, stride, padding, dilation, groups, activation=("prelu", alpha),
-                                residual=residual)
-    buf = nan_filled((x.shape[0], w_shape[0] + 3, *geometry.out_shape[2:]), dtype)
-    plan(x, residual=residual, out=buf[:, 1:-2])
-    assert_close(buf[:, 1:-2], expected, dtype)
-    assert np.isnan(buf[:, [0, -2, -1]]).all()
-    assert_close(fastconv.conv2d(x, wt, b, residual=residual, **kwargs), expected, dtype)  # packing per call
+    geometry = check_plan_into_slice(x, wt, b, stride, padding, groups, dtype, dilation, plain_call=True)
     if isa == "avx512" and dtype == np.float32 and case != EDGE_CASES[-1]:  # the path under test is taken
         assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", True) == "edges"
 
