@@ -8,18 +8,32 @@
 #define CONV_GEMM_CONFIG CONV_PASTE(fc_, CONV_SFX, _gemm_config)
 #define CONV_GEMM_TRANSPOSED_CONFIG CONV_PASTE(fc_, CONV_SFX, _gemm_transposed_config)
 
-/* Fills dst with staged plane `plane` (channel c, phase slot) of the band starting at output
- * row oh0 from one image of x; taps that fall in the padding read zero. */
-static void CONV_FN(_stage_plane)(const fc_conv2d_shape *s, const conv_layout *l, const CONV_T *x_image, size_t oh0,
-                                  size_t plane, CONV_T *dst) {
-    const size_t slots = l->slots_h * l->slots_w, c = plane / slots;
-    const size_t phase_h = l->slot_phase_h[plane % slots / l->slots_w], phase_w = l->slot_phase_w[plane % l->slots_w];
-    const CONV_T *src = x_image + c * s->in_height * s->in_width;
+/* Copies a row of n elements: rows of 16 to 64 bytes as two fixed-size moves that overlap
+ * (a 7-float row is two 16-byte moves), longer ones by the compiler's loop. An element
+ * loop, or a memcpy call, costs as much per short row as the tiles spend on it (ResNeXt
+ * g32 @7: 13 % of the call went to staging). */
+static inline void CONV_FN(_copy_row)(CONV_T *restrict dst, const CONV_T *restrict src, size_t n) {
+    const size_t chunk = 16 / sizeof(CONV_T);
+    if (n >= chunk && n <= 2 * chunk) {
+        memcpy(dst, src, 16);
+        memcpy(dst + n - chunk, src + n - chunk, 16);
+    } else if (n > 2 * chunk && n <= 4 * chunk) {
+        memcpy(dst, src, 32);
+        memcpy(dst + n - 2 * chunk, src + n - 2 * chunk, 32);
+    } else {
+        for (size_t j = 0; j < n; j++) dst[j] = src[j];
+    }
+}
+
+/* Fills dst with the staged plane of input channel src (phase (phase_h, phase_w)) for the
+ * band starting at output row oh0; taps that fall in the padding read zero. */
+static void CONV_FN(_stage_plane)(const fc_conv2d_shape *s, const conv_layout *l, const CONV_T *src, size_t oh0,
+                                  size_t phase_h, size_t phase_w, CONV_T *dst) {
     const size_t sw = s->stride_width, width = l->row_width;
-    /* Staged columns [first, last) read inside the input row. */
-    const ptrdiff_t col0 = (ptrdiff_t)phase_w - (ptrdiff_t)s->pad_left;
-    size_t first = col0 >= 0 ? 0 : (size_t)((-col0 + (ptrdiff_t)sw - 1) / (ptrdiff_t)sw);
-    size_t last = col0 >= (ptrdiff_t)s->in_width ? 0 : (size_t)(((ptrdiff_t)s->in_width - col0 + (ptrdiff_t)sw - 1) / (ptrdiff_t)sw);
+    /* Staged columns [first, last) read inside the input row (a division only for strides). */
+    const ptrdiff_t col0 = (ptrdiff_t)phase_w - (ptrdiff_t)s->pad_left, in_w = (ptrdiff_t)s->in_width;
+    size_t first = col0 >= 0 ? 0 : sw == 1 ? (size_t)-col0 : (size_t)((-col0 + (ptrdiff_t)sw - 1) / (ptrdiff_t)sw);
+    size_t last = col0 >= in_w ? 0 : sw == 1 ? (size_t)(in_w - col0) : (size_t)((in_w - col0 + (ptrdiff_t)sw - 1) / (ptrdiff_t)sw);
     if (last > width) last = width;
     if (first > last) first = last;
     for (size_t r = 0; r < l->plane_rows; r++, dst += width) {
@@ -32,12 +46,33 @@ static void CONV_FN(_stage_plane)(const fc_conv2d_shape *s, const conv_layout *l
         /* Loops rather than memset/memcpy: rows are short, and the calls cost more than the copy. */
         for (size_t j = 0; j < first; j++) dst[j] = 0;
         if (sw == 1)
-            for (size_t j = first; j < last; j++) dst[j] = row[j];
+            CONV_FN(_copy_row)(dst + first, row + first, last - first);
         else if (sw == 2) /* a constant stride lets the compiler vectorize the gather */
             for (size_t j = first; j < last; j++) dst[j] = row[j * 2];
         else
             for (size_t j = first; j < last; j++) dst[j] = row[j * sw];
         for (size_t j = last; j < width; j++) dst[j] = 0;
+    }
+}
+
+/* Staged planes [begin, begin + count) (plane = channel x phase slot) of the band starting
+ * at output row oh0 from one image of x, into consecutive planes from dst. The slot and
+ * channel are counted along, not divided out per plane: a 7x7 layer stages 9-row planes,
+ * where three divisions per plane were a fifth of the staging. */
+static void CONV_FN(_stage_planes)(const fc_conv2d_shape *s, const conv_layout *l, const CONV_T *x_image,
+                                   size_t oh0, size_t begin, size_t count, CONV_T *dst) {
+    const size_t slots_w = l->slots_w, slots = l->slots_h * slots_w, in_plane = s->in_height * s->in_width;
+    size_t c = begin / slots, slot_h = begin % slots / slots_w, slot_w = begin % slots_w;
+    for (size_t i = 0; i < count; i++, dst += l->plane_size) {
+        CONV_FN(_stage_plane)(s, l, x_image + c * in_plane, oh0, l->slot_phase_h[slot_h], l->slot_phase_w[slot_w],
+                              dst);
+        if (++slot_w == slots_w) {
+            slot_w = 0;
+            if (++slot_h == l->slots_h) {
+                slot_h = 0;
+                c++;
+            }
+        }
     }
 }
 
@@ -464,8 +499,7 @@ static void CONV_FN(_conv2d_thread)(CONV_FN(_call) *c) {
             const size_t g = task % groups;
             const conv_unit b = conv_unit_band(s, l, task / groups);
             const CONV_T *x_image = c->x + b.image * s->in_channels * in_plane;
-            for (size_t plane = 0; plane < planes; plane++)
-                CONV_FN(_stage_plane)(s, l, x_image, b.oh0, g * planes + plane, own + plane * l->plane_size);
+            CONV_FN(_stage_planes)(s, l, x_image, b.oh0, g * planes, planes, own);
             const size_t tasks = conv_unit_tasks(s, l, b.rows);
             for (size_t t = 0; t < tasks; t++)
                 CONV_FN(_run_task)(c, own, group_elements + tail, b.image, b.oh0, b.rows, g, t / l->panel_chunks,
@@ -476,9 +510,12 @@ static void CONV_FN(_conv2d_thread)(CONV_FN(_call) *c) {
             const conv_unit b = conv_unit_band(s, l, unit);
             const CONV_T *x_image = c->x + b.image * s->in_channels * in_plane;
             if (l->staged) { /* dynamic: a thread the OS pauses holds back little staging work */
-#pragma omp for schedule(dynamic, CONV_STAGE_PLANES_PER_TASK)
-                for (size_t plane = 0; plane < groups * planes; plane++)
-                    CONV_FN(_stage_plane)(s, l, x_image, b.oh0, plane, c->staged + plane * l->plane_size);
+                const size_t all = groups * planes;
+#pragma omp for schedule(dynamic, 1)
+                for (size_t p = 0; p < all; p += CONV_STAGE_PLANES_PER_TASK)
+                    CONV_FN(_stage_planes)(s, l, x_image, b.oh0, p,
+                                           all - p < CONV_STAGE_PLANES_PER_TASK ? all - p : CONV_STAGE_PLANES_PER_TASK,
+                                           c->staged + p * l->plane_size);
             }
             const size_t tasks = conv_unit_tasks(s, l, b.rows);
 #pragma omp for schedule(dynamic, 1)
