@@ -270,7 +270,7 @@ EDGE_CASES = [
     ((1, 64, 6, 3), (64, 64, 1, 5), 1, ((0, 0), (2, 2)), 1, 1),
     ((1, 64, 9, 5), (64, 64, 1, 3), 1, ((0, 0), (4, 4)), 1, 1),
     ((1, 1536, 17, 17), (32, 1536, 1, 7), 1, ((0, 0), (3, 3)), 1, 1),
-    ((1, 128, 14, 14), (64, 128, 1, 3), 1, ((0, 0), (0, 2)), 1, 1),
+    ((1, 128, 17, 17), (64, 128, 1, 3), 1, ((0, 0), (0, 2)), 1, 1),
     ((2, 96, 10, 10), (64, 48, 3, 3), 1, 1, 1, 2),
 ]
 
@@ -283,6 +283,29 @@ def test_plan_edge_column_tiles(isa, case, dtype):
     geometry = check_plan_into_slice(x, wt, b, stride, padding, groups, dtype, dilation, plain_call=True)
     if isa == "avx512" and dtype == np.float32 and case != EDGE_CASES[-1]:  # the path under test is taken
         assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", True) == "edges"
+
+
+# Transposed tiles of one row whose first and last pixels skip, on their own, the taps of
+# each kernel row that read padding for them: both edges (7 wide, in groups), edges whose
+# skipped taps would overlap (a 5-wide input padded by 2 on each side), two tiles per row
+# (28 wide: the first skips on the left, the second on the right), channel blocks of 10.
+EDGE_PIXEL_CASES = [
+    # (x shape, weight shape, padding, groups)
+    ((1, 64, 7, 7), (64, 32, 3, 3), 1, 2),
+    ((2, 64, 5, 5), (64, 64, 3, 3), 2, 1),
+    ((1, 96, 28, 28), (64, 96, 3, 3), 1, 1),
+    ((1, 40, 8, 8), (48, 40, 3, 3), 1, 1),
+]
+
+
+@pytest.mark.parametrize("case", EDGE_PIXEL_CASES, ids=lambda c: "x".join(map(str, c[0] + c[1][2:])))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_plan_edge_pixel_taps(isa, case, dtype):
+    x_shape, w_shape, padding, groups = case
+    x, wt, b = make(x_shape, dtype), make(w_shape, dtype, seed=1), make(w_shape[0], dtype, seed=2)
+    geometry = check_plan_into_slice(x, wt, b, 1, padding, groups, dtype, plain_call=True)
+    if isa == "avx512" and dtype == np.float32:  # the path under test is taken
+        assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", True) == "transposed"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

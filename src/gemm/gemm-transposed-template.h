@@ -163,10 +163,11 @@ static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _store)(
 
 /* The k loop: pixel i of B row k at a + a_offsets[k] + i, or + pixels[i]; inlined once
  * for each (consecutive pixels address by constant displacements, other pixels by their
- * offsets, which the loop keeps in registers as far as there are registers). */
+ * offsets, which the loop keeps in registers as far as there are registers), and for
+ * consecutive pixels that skip pixel 0 (skip_first) or MR - 1 (skip_last). */
 static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _accumulate)(
     GEMM_VEC acc[GEMM_MR][GEMM_NV], size_t kc, const GEMM_T *restrict a, const ptrdiff_t *restrict a_offsets,
-    const ptrdiff_t *restrict pixels, const GEMM_T *restrict w) {
+    const ptrdiff_t *restrict pixels, const GEMM_T *restrict w, const int skip_first, const int skip_last) {
     ptrdiff_t at[GEMM_MR];
 #pragma GCC unroll 64
     for (size_t i = 0; i < GEMM_MR; i++) at[i] = pixels ? pixels[i] : (ptrdiff_t)i;
@@ -177,6 +178,7 @@ static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _accumul
         for (size_t v = 0; v < GEMM_NV; v++) wv[v] = *(const GEMM_VEC *)(w + v * GEMM_VL);
 #pragma GCC unroll 64
         for (size_t i = 0; i < GEMM_MR; i++) {
+            if ((skip_first && i == 0) || (skip_last && i == GEMM_MR - 1)) continue;
             const GEMM_T ai = ak[at[i]];
 #pragma GCC unroll 64
             for (size_t v = 0; v < GEMM_NV; v++) acc[i][v] += ai * wv[v];
@@ -185,22 +187,30 @@ static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _accumul
     }
 }
 
-/* The tile over k_runs runs of kc steps (see fc_f32_gemm_transposed_ukernel). */
+/* The tile over k_runs runs of kc steps (see fc_f32_gemm_transposed_ukernel); with
+ * `edges`, each run's first lead and last trail steps skip the edge pixels. */
 static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _tile)(
-    size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride, const GEMM_T *restrict a,
-    const ptrdiff_t *restrict a_offsets, const ptrdiff_t *restrict pixels, const GEMM_T *restrict w,
-    GEMM_T *restrict out, size_t out_channel_stride, const fc_tile_run *restrict runs, size_t run_count,
-    const GEMM_EPILOGUE *ep) {
+    size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride, size_t lead, size_t trail,
+    const GEMM_T *restrict a, const ptrdiff_t *restrict a_offsets, const ptrdiff_t *restrict pixels,
+    const GEMM_T *restrict w, GEMM_T *restrict out, size_t out_channel_stride, const fc_tile_run *restrict runs,
+    size_t run_count, const GEMM_EPILOGUE *ep, const int edges) {
     GEMM_VEC acc[GEMM_MR][GEMM_NV];
 #pragma GCC unroll 64
     for (size_t i = 0; i < GEMM_MR; i++)
 #pragma GCC unroll 64
         for (size_t v = 0; v < GEMM_NV; v++) acc[i][v] = (GEMM_VEC){0};
     for (size_t r = 0; r < k_runs; r++, a_offsets += k_run_stride, w += k_run_stride * GEMM_NR) {
-        if (pixels)
-            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, kc, a, a_offsets, pixels, w);
-        else
-            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, kc, a, a_offsets, NULL, w);
+        if (edges) {
+            const size_t inner = kc - lead - trail;
+            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, lead, a, a_offsets, NULL, w, 1, 0);
+            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, inner, a, a_offsets + lead, NULL, w + lead * GEMM_NR, 0, 0);
+            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, trail, a, a_offsets + lead + inner, NULL,
+                                               w + (lead + inner) * GEMM_NR, 0, 1);
+        } else if (pixels) {
+            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, kc, a, a_offsets, pixels, w, 0, 0);
+        } else {
+            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, kc, a, a_offsets, NULL, w, 0, 0);
+        }
     }
 
     if (run_count == 1 && runs->column == 0 && runs->length == mr)
@@ -209,24 +219,36 @@ static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _tile)(
         GEMM_PASTE(GEMM_NAME, _store)(acc, mr, nc, out, out_channel_stride, runs, run_count, ep, 0);
 }
 
-/* Tiles of several runs of k, compiled apart from the common tile of one: a loop over runs
- * around the k loop costs the k loop registers (measured 2 % slower on 1x7 128->128 @17). */
+/* Tiles of several runs of k, and tiles that skip edge pixels, compiled apart from the
+ * common tile of one run: a loop over runs around the k loop costs the k loop registers
+ * (measured 2 % slower on 1x7 128->128 @17). */
 static __attribute__((noinline)) void GEMM_PASTE(GEMM_NAME, _runs)(
     size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride, const GEMM_T *restrict a,
     const ptrdiff_t *restrict a_offsets, const ptrdiff_t *restrict pixels, const GEMM_T *restrict w,
     GEMM_T *restrict out, size_t out_channel_stride, const fc_tile_run *restrict runs, size_t run_count,
     const GEMM_EPILOGUE *ep) {
-    GEMM_PASTE(GEMM_NAME, _tile)(mr, nc, kc, k_runs, k_run_stride, a, a_offsets, pixels, w, out, out_channel_stride,
-                                 runs, run_count, ep);
+    GEMM_PASTE(GEMM_NAME, _tile)(mr, nc, kc, k_runs, k_run_stride, 0, 0, a, a_offsets, pixels, w, out,
+                                 out_channel_stride, runs, run_count, ep, 0);
 }
 
-void GEMM_NAME(size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride, const GEMM_T *restrict a,
-               const ptrdiff_t *restrict a_offsets, const ptrdiff_t *restrict pixels, const GEMM_T *restrict w,
-               GEMM_T *restrict out, size_t out_channel_stride, const fc_tile_run *restrict runs, size_t run_count,
-               const GEMM_EPILOGUE *ep) {
-    if (k_runs == 1)
-        GEMM_PASTE(GEMM_NAME, _tile)(mr, nc, kc, 1, 0, a, a_offsets, pixels, w, out, out_channel_stride, runs,
-                                     run_count, ep);
+static __attribute__((noinline)) void GEMM_PASTE(GEMM_NAME, _edges)(
+    size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride, size_t lead, size_t trail,
+    const GEMM_T *restrict a, const ptrdiff_t *restrict a_offsets, const GEMM_T *restrict w, GEMM_T *restrict out,
+    size_t out_channel_stride, const fc_tile_run *restrict runs, size_t run_count, const GEMM_EPILOGUE *ep) {
+    GEMM_PASTE(GEMM_NAME, _tile)(mr, nc, kc, k_runs, k_run_stride, lead, trail, a, a_offsets, NULL, w, out,
+                                 out_channel_stride, runs, run_count, ep, 1);
+}
+
+void GEMM_NAME(size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride, size_t lead, size_t trail,
+               const GEMM_T *restrict a, const ptrdiff_t *restrict a_offsets, const ptrdiff_t *restrict pixels,
+               const GEMM_T *restrict w, GEMM_T *restrict out, size_t out_channel_stride,
+               const fc_tile_run *restrict runs, size_t run_count, const GEMM_EPILOGUE *ep) {
+    if (lead || trail)
+        GEMM_PASTE(GEMM_NAME, _edges)(mr, nc, kc, k_runs, k_run_stride, lead, trail, a, a_offsets, w, out,
+                                      out_channel_stride, runs, run_count, ep);
+    else if (k_runs == 1)
+        GEMM_PASTE(GEMM_NAME, _tile)(mr, nc, kc, 1, 0, 0, 0, a, a_offsets, pixels, w, out, out_channel_stride, runs,
+                                     run_count, ep, 0);
     else
         GEMM_PASTE(GEMM_NAME, _runs)(mr, nc, kc, k_runs, k_run_stride, a, a_offsets, pixels, w, out,
                                      out_channel_stride, runs, run_count, ep);

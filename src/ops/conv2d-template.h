@@ -202,6 +202,7 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
                 /* The tile's first pixel in B, its pixels, the runs of them that are stored,
                  * the output rows and columns they span. */
                 size_t start, tile_pixels, count, oh_min, oh_max, ow_min = 0, ow_max = s->out_width - 1;
+                int edge_pixels = 0;
                 if (compact) {
                     const CONV_FN(_compact) c = CONV_FN(_compact_tile)(band, t, pixels, runs);
                     start = c.start;
@@ -219,6 +220,7 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
                     oh_min = oh_max = band->oh0 + t / l->segments;
                     runs[0] = (fc_tile_run){0, tile_pixels, oh_min * s->out_width + ow_min};
                     count = 1;
+                    edge_pixels = CONV_FIRST_PIXEL | (tile_pixels == l->tile_width ? CONV_LAST_PIXEL : 0);
                 } else {
                     start = t * l->tile_width;
                     tile_pixels = band->band_pixels - start < l->tile_width ? band->band_pixels - start : l->tile_width;
@@ -226,12 +228,11 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
                     oh_min = band->oh0 + start / l->row_width;
                     oh_max = band->oh0 + (start + tile_pixels - 1) / l->row_width;
                 }
-                size_t k0, kc, k_run_stride;
-                const size_t k_runs =
-                    conv_tile_k(s, l->channel_block, oh_min, oh_max, ow_min, ow_max, &k0, &kc, &k_run_stride);
-                band->gemmt->ukernel(tile_pixels, rows, kc, k_runs, k_run_stride, copy ? copy : band->b + start,
-                                     offsets + k0, compact && !copy ? pixels : NULL, w + k0 * rows_per_panel,
-                                     out_rows, ocs, runs, count, &ep);
+                const conv_tile_steps k =
+                    conv_tile_k(s, l->channel_block, oh_min, oh_max, ow_min, ow_max, edge_pixels);
+                band->gemmt->ukernel(tile_pixels, rows, k.kc, k.k_runs, k.k_run_stride, k.lead, k.trail,
+                                     copy ? copy : band->b + start, offsets + k.k0, compact && !copy ? pixels : NULL,
+                                     w + k.k0 * rows_per_panel, out_rows, ocs, runs, count, &ep);
             }
         } else {
             const CONV_T *a =

@@ -239,32 +239,55 @@ static size_t conv_transposed_k(const fc_conv2d_shape *s, size_t block, size_t c
     return c / block * s->kernel_width * block + c % block;
 }
 
+/* The k steps of a transposed tile: k_runs runs of kc steps, k_run_stride apart from k0;
+ * the first `lead` of each run skip the tile's pixel 0, the last `trail` its pixel MR - 1. */
+typedef struct {
+    size_t k0, kc, k_runs, k_run_stride, lead, trail;
+} conv_tile_steps;
+
+/* Which edge pixels of a tile may skip taps on their own (conv_tile_k): pixel 0 sits at
+ * column ow_min, pixel MR - 1 at ow_max (one row of consecutive pixels). */
+enum { CONV_FIRST_PIXEL = 1, CONV_LAST_PIXEL = 2 };
+
 /* The k steps of a transposed tile whose pixels span output rows [oh_min, oh_max] and
- * columns [ow_min, ow_max]: k_runs runs of *kc steps, k_run_stride apart from *k0, which
- * skip the kernel rows and columns that read padding for all its pixels. Returns k_runs. */
-static size_t conv_tile_k(const fc_conv2d_shape *s, size_t block, size_t oh_min, size_t oh_max, size_t ow_min,
-                          size_t ow_max, size_t *k0, size_t *kc, size_t *k_run_stride) {
+ * columns [ow_min, ow_max]: runs that skip the kernel rows and columns that read padding
+ * for all its pixels, and, for the `edge_pixels` (on channel blocks), the taps of each
+ * kernel row that read padding for that pixel alone: a 7x7 map's tile of one row (3x3,
+ * padding 1) skips 2 of its 21 FMAs per kernel row and channel. */
+static conv_tile_steps conv_tile_k(const fc_conv2d_shape *s, size_t block, size_t oh_min, size_t oh_max,
+                                   size_t ow_min, size_t ow_max, int edge_pixels) {
     const size_t cin_g = s->in_channels / s->groups, kw = s->kernel_width;
-    size_t kh0, kh1, kw0, kw1, unused;
-    conv_row_taps(s, oh_max, &kh0, &unused);
-    conv_row_taps(s, oh_min, &unused, &kh1);
+    size_t kh0, kh1, kw0, kw1, first, last;
+    conv_tile_steps t = {0, 0, 0, kw * block, 0, 0};
+    conv_row_taps(s, oh_max, &kh0, &last);
+    conv_row_taps(s, oh_min, &first, &kh1);
     kw0 = 0, kw1 = kw; /* tiles spanning whole rows keep every column (cheaply: they are most) */
     if (block > 1 && (ow_min > 0 || ow_max + 1 < s->out_width)) {
-        conv_col_taps(s, ow_max, &kw0, &unused);
-        conv_col_taps(s, ow_min, &unused, &kw1);
+        conv_col_taps(s, ow_max, &kw0, &last);
+        conv_col_taps(s, ow_min, &first, &kw1);
     }
-    *k_run_stride = kw * block;
-    if (kh0 >= kh1 || kw0 >= kw1) {
-        *k0 = *kc = 0;
-        return 0;
+    if (kh0 >= kh1 || kw0 >= kw1) return t;
+    size_t lead = 0, trail = 0; /* kernel columns */
+    if (block > 1 && (edge_pixels & CONV_FIRST_PIXEL)) {
+        conv_col_taps(s, ow_min, &first, &last);
+        lead = first > kw0 ? (first < kw1 ? first : kw1) - kw0 : 0;
     }
-    *k0 = conv_transposed_tap_k(kw * cin_g, block, kh0, kw0);
-    if (kw0 == 0 && kw1 == kw) { /* whole kernel rows: one run */
-        *kc = (kh1 - kh0) * kw * cin_g;
-        return 1;
+    if (block > 1 && (edge_pixels & CONV_LAST_PIXEL)) {
+        conv_col_taps(s, ow_max, &first, &last);
+        trail = last < kw1 ? kw1 - (last > kw0 ? last : kw0) : 0;
+        if (lead + trail > kw1 - kw0) trail = kw1 - kw0 - lead;
     }
-    *kc = (kw1 - kw0) * block;
-    return (kh1 - kh0) * (cin_g / block);
+    t.k0 = conv_transposed_tap_k(kw * cin_g, block, kh0, kw0);
+    if (kw0 == 0 && kw1 == kw && !lead && !trail) { /* whole kernel rows: one run */
+        t.kc = (kh1 - kh0) * kw * cin_g;
+        t.k_runs = 1;
+        return t;
+    }
+    t.kc = (kw1 - kw0) * block;
+    t.k_runs = (kh1 - kh0) * (cin_g / block);
+    t.lead = lead * block;
+    t.trail = trail * block;
+    return t;
 }
 
 /* Kernel rows read inside the input, summed over the output rows. The rows that read all
@@ -298,6 +321,34 @@ static size_t conv_edge_columns(const fc_conv2d_shape *s, size_t *left, size_t *
     return padded;
 }
 
+/* Work of tiles of one row (mr pixels, the last maybe fewer) over one image, in k steps of
+ * a tile: each skips the kernel rows, and where the tile does not span the row the
+ * columns, that read padding for all its pixels; a step that skips an edge pixel costs
+ * (mr - 1) / mr of one. The rows that read every kernel row cost alike: counted once. */
+static double conv_row_tiles_work(const fc_conv2d_shape *s, size_t mr, size_t block) {
+    double work = 0, inner_row = -1;
+    for (size_t oh = 0; oh < s->out_height; oh++) {
+        size_t first, last;
+        conv_row_taps(s, oh, &first, &last);
+        const int inner = first == 0 && last == s->kernel_height;
+        if (inner && inner_row >= 0) {
+            work += inner_row;
+            continue;
+        }
+        double row = 0;
+        for (size_t ow = 0; ow < s->out_width; ow += mr) {
+            const size_t n = s->out_width - ow < mr ? s->out_width - ow : mr;
+            const conv_tile_steps t =
+                conv_tile_k(s, block, oh, oh, ow, ow + n - 1, CONV_FIRST_PIXEL | (n == mr ? CONV_LAST_PIXEL : 0));
+            row += (double)(t.k_runs * t.kc) - (double)(t.k_runs * (t.lead + t.trail)) / (double)mr +
+                   CONV_TRANSPOSED_STORE_COST;
+        }
+        if (inner) inner_row = row;
+        work += row;
+    }
+    return work;
+}
+
 /* Work of compact tiles of mr pixels over one image (as one band), in k steps of a tile
  * (the tiles' k steps, their stores, and the price of reading pixels at their offsets). */
 static double conv_compact_work(const fc_conv2d_shape *s, size_t mr, size_t block, const conv_tiling *tiling) {
@@ -315,9 +366,9 @@ static double conv_compact_work(const fc_conv2d_shape *s, size_t mr, size_t bloc
             runs += r * s->out_width + ow != next;
             next = r * s->out_width + ow + 1;
         }
-        size_t k0, kc, stride;
-        const size_t k_runs = conv_tile_k(s, block, oh_min, oh_max, ow_min, ow_max, &k0, &kc, &stride);
-        work += (double)(k_runs * kc) + CONV_TRANSPOSED_STORE_COST + CONV_RUN_STORE_COST * (double)(runs - 1);
+        const conv_tile_steps steps = conv_tile_k(s, block, oh_min, oh_max, ow_min, ow_max, 0);
+        work += (double)(steps.k_runs * steps.kc) + CONV_TRANSPOSED_STORE_COST +
+                CONV_RUN_STORE_COST * (double)(runs - 1);
     }
     return work * CONV_COMPACT_STEP_COST;
 }
@@ -328,14 +379,15 @@ static double conv_compact_work(const fc_conv2d_shape *s, size_t mr, size_t bloc
  * padding first, so that their tiles skip the kernel columns that read padding only. Their
  * work per image, in k steps of a tile. */
 static double conv_transposed_work_counted(const fc_conv2d_shape *s, size_t mr, size_t block, conv_tiling *tiling) {
-    /* Tiles of one row skip the kernel rows that read padding only: steps per row on average. */
+    /* Wide and compact tiles priced as tiles of one row without their edge pixels: the
+     * average steps per row. */
     const double k_size = (double)conv_k_size(s);
     const double steps = (double)conv_valid_kernel_rows(s) * k_size / (double)s->kernel_height / (double)s->out_height;
     const double tile_work = steps + CONV_TRANSPOSED_STORE_COST;
-    const size_t per_row = s->out_height * ((s->out_width + mr - 1) / mr);
-    const size_t wide = (s->out_height * conv_row_width(s, 0) + mr - 1) / mr;
+    const double per_row = conv_row_tiles_work(s, mr, block);
+    const double wide = (double)((s->out_height * conv_row_width(s, 0) + mr - 1) / mr) * tile_work;
     *tiling = (conv_tiling){wide < per_row ? CONV_TILES_WIDE : CONV_TILES_PER_ROW, 0, 0};
-    const double fewest = (double)(wide < per_row ? wide : per_row) * tile_work;
+    const double fewest = wide < per_row ? wide : per_row;
     if (mr > CONV_MAX_COMPACT_WIDTH) return fewest;
     const conv_tiling compact = {CONV_TILES_COMPACT, 0, 0};
     double compact_work = (double)((s->out_height * s->out_width + mr - 1) / mr) * tile_work * CONV_COMPACT_STEP_COST;
