@@ -32,11 +32,11 @@ class ConvGeometry:
     pad_left: int
     pad_right: int
 
-    @property
+    @functools.cached_property  # the geometry is frozen: derived values are computed once
     def out_shape(self):
         return (self.batch, self.out_channels, self.out_height, self.out_width)
 
-    @property
+    @functools.cached_property
     def is_depthwise(self):
         """One input channel per group, each feeding out_channels / in_channels outputs:
         such layers run on the direct depthwise kernels (src/dwconv/)."""
@@ -93,11 +93,15 @@ def conv_geometry(x_shape, weight_shape, stride, padding, dilation, groups):
                         top, bottom, left, right)
 
 
+# The epilogue's (slope, lower bound, upper bound) without an activation.
+NO_ACTIVATION = (None, -float("inf"), float("inf"))
+
+
 def parse_activation(activation, out_channels, dtype):
     """(slope per output channel or None, lower bound, upper bound) of the epilogue."""
     inf = float("inf")
     if activation is None:
-        return None, -inf, inf
+        return NO_ACTIVATION
     if isinstance(activation, str):
         name, arg = activation.lower(), None
     elif isinstance(activation, tuple) and len(activation) == 2 and isinstance(activation[0], str):
@@ -178,7 +182,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
     weight = as_input(weight, "weight", ndim=4, dtype=x.dtype)
     geometry = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
     bias = check_bias(bias, geometry.out_channels, x.dtype)
-    slope, lower, upper = parse_activation(activation, geometry.out_channels, x.dtype)
+    slope, lower, upper = NO_ACTIVATION if activation is None else parse_activation(
+        activation, geometry.out_channels, x.dtype)
     return run_conv2d(geometry, x, weight, bias, slope, lower, upper, residual, out)
 
 

@@ -117,24 +117,27 @@ def output_size(size, pad_before, pad_after, kernel_extent, stride, argname, cei
 def check_out(out, shape, dtype, inputs, argname="out"):
     """Checks a caller-provided output: an ndarray of the exact shape and dtype, writable,
     rows of each (n, c) plane contiguous, planes not overlapping each other or the inputs.
-    Returns it unchanged (the kernels write through its strides)."""
+    Returns it unchanged (the kernels write through its strides). Small layers take a few
+    microseconds, so its flags are looked up once."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{argname} must be a numpy.ndarray, got {type(out).__name__}")
     if out.dtype != dtype:
         raise TypeError(f"{argname} must have dtype {dtype} (the result's), got {out.dtype}")
-    if out.shape != tuple(shape):
+    if out.shape != shape and out.shape != tuple(shape):
         raise ValueError(f"{argname} must have shape {tuple(shape)}, got {out.shape}")
-    if not out.flags.writeable:
+    flags = out.flags
+    if not flags.writeable:
         raise ValueError(f"{argname} is read-only")
     if not out.dtype.isnative:
         raise ValueError(f"{argname} must be in native byte order")
-    isz = out.itemsize
-    n, c, h, w = out.shape
-    if out.size and not out.flags.c_contiguous and not _planes_laid_out(out.strides, n, c, h, w, isz):
+    if not out.size:
+        return out
+    if not flags.c_contiguous and not _planes_laid_out(out.strides, *out.shape, out.itemsize):
         raise ValueError(f"{argname} must have C-contiguous (H, W) planes that do not overlap "
                          f"(e.g. an array or a channel slice buf[:, c0:c1]); got strides {out.strides}")
+    owns = flags.owndata
     for name, a in inputs.items():
-        if a is not None and out.size and _overlaps(out, a):
+        if a is not None and _overlaps(out, owns, a):
             raise ValueError(f"{argname} must not overlap {name}")
     return out
 
@@ -151,9 +154,11 @@ def _planes_laid_out(strides, n, c, h, w, isz):
     return n <= 1 or sn >= max(plane, sc * (c - 1) + plane)
 
 
-def _overlaps(a, b):
-    if a.flags.owndata and b.flags.owndata:  # each its own allocation: the same array or apart
-        return a is b
+def _overlaps(a, a_owns_data, b):
+    if a is b:
+        return True
+    if a_owns_data and b.flags.owndata:  # two allocations of their own: apart
+        return False
     if not np.may_share_memory(a, b):  # bounds only: cheap, and the usual answer
         return False
     try:
