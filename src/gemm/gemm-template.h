@@ -46,25 +46,58 @@ void GEMM_NAME(size_t mr, size_t kc, const GEMM_T *restrict a, size_t a_row_stri
     }
 
 #ifdef GEMM_VMAX
-    /* The common case stays in registers: a whole tile stored as one run, with a scale, a
-     * bias, a residual (whose rows are then as contiguous as out's) and a clamp (ReLU,
-     * ReLU6) to apply, but no slope. */
-    if (mr == GEMM_MR && run_count == 1 && runs[0].length == GEMM_NR && (!ep || !ep->slope)) {
+    /* The common cases stay in registers: a tile of MR rows with a scale, a bias, a residual
+     * and a clamp (ReLU, ReLU6) to apply, but no slope. Stored whole as one run, its rows
+     * are vector stores (and the residual's as contiguous as out's); stored in several runs
+     * (a tile across rows of the B source, which hold columns that are dropped), each run
+     * takes the lanes of each vector it covers by masked loads and stores, its tile column c
+     * going to out + offset - column + c, where the ISA file lends its masked moves
+     * (GEMM_LOAD_LANES, GEMM_STORE_LANES): AVX-512 only. There, the stem (7x7 s2 @224) had
+     * spent 3 % of its time in the spill and memcpy calls below; AVX2's masked stores are
+     * slower than those (ResNeXt g32 3x3 @56 and @28: -15 %). */
+    if (mr == GEMM_MR && (!ep || !ep->slope)) {
         const GEMM_T inf = (GEMM_T)__builtin_inf();
         const GEMM_VEC lo = (GEMM_VEC){0} + (ep ? ep->min : -inf), hi = (GEMM_VEC){0} + (ep ? ep->max : inf);
-        const GEMM_T *residual = ep && ep->residual ? ep->residual + runs[0].offset : NULL;
-        out += runs[0].offset;
+        const GEMM_T *residual = ep ? ep->residual : NULL;
+        const ptrdiff_t residual_stride = ep ? ep->residual_row_stride : 0;
+        if (run_count == 1 && runs[0].length == GEMM_NR) {
+            residual = residual ? residual + runs[0].offset : NULL;
+            out += runs[0].offset;
+#pragma GCC unroll 64
+            for (size_t i = 0; i < GEMM_MR; i++) {
+                const GEMM_T bias = ep && ep->bias ? ep->bias[i] : 0, scale = ep && ep->scale ? ep->scale[i] : 1;
+#pragma GCC unroll 64
+                for (size_t v = 0; v < GEMM_NV; v++) {
+                    GEMM_VEC y = acc[i][v] * scale + bias;
+                    if (residual) y += *(const GEMM_VEC *)(residual + (ptrdiff_t)i * residual_stride + v * GEMM_VL);
+                    *(GEMM_VEC *)(out + i * out_row_stride + v * GEMM_VL) = GEMM_VMIN(GEMM_VMAX(y, lo), hi);
+                }
+            }
+            return;
+        }
+#ifdef GEMM_STORE_LANES
 #pragma GCC unroll 64
         for (size_t i = 0; i < GEMM_MR; i++) {
             const GEMM_T bias = ep && ep->bias ? ep->bias[i] : 0, scale = ep && ep->scale ? ep->scale[i] : 1;
+            for (size_t r = 0; r < run_count; r++) {
+                const size_t first = runs[r].column, end = first + runs[r].length;
+                const ptrdiff_t shift = (ptrdiff_t)runs[r].offset - (ptrdiff_t)first;
 #pragma GCC unroll 64
-            for (size_t v = 0; v < GEMM_NV; v++) {
-                GEMM_VEC y = acc[i][v] * scale + bias;
-                if (residual) y += *(const GEMM_VEC *)(residual + i * ep->residual_row_stride + v * GEMM_VL);
-                *(GEMM_VEC *)(out + i * out_row_stride + v * GEMM_VL) = GEMM_VMIN(GEMM_VMAX(y, lo), hi);
+                for (size_t v = 0; v < GEMM_NV; v++) {
+                    const size_t c0 = first > v * GEMM_VL ? first : v * GEMM_VL;
+                    const size_t c1 = end < (v + 1) * GEMM_VL ? end : (v + 1) * GEMM_VL;
+                    if (c0 >= c1) continue;
+                    GEMM_VEC y = acc[i][v] * scale + bias;
+                    if (residual)
+                        y += GEMM_LOAD_LANES(residual + (ptrdiff_t)i * residual_stride + shift + (ptrdiff_t)c0,
+                                             c0 - v * GEMM_VL, c1 - c0);
+                    GEMM_STORE_LANES(out + i * out_row_stride + shift + (ptrdiff_t)c0, GEMM_VMIN(GEMM_VMAX(y, lo), hi),
+                                     c0 - v * GEMM_VL, c1 - c0);
+                }
             }
         }
         return;
+#endif
     }
 #endif
 
@@ -105,4 +138,6 @@ void GEMM_NAME(size_t mr, size_t kc, const GEMM_T *restrict a, size_t a_row_stri
 
 #undef GEMM_PREFETCH_EVERY
 #undef GEMM_PREFETCH_AHEAD
+#undef GEMM_LOAD_LANES
+#undef GEMM_STORE_LANES
 #include "gemm/gemm-template-end.h"
