@@ -1,13 +1,15 @@
 """Two builds of fastconv timed against each other in one process, interleaved.
 
     PYTHONPATH=. python bench/ab.py /path/to/other/checkout [-k resnet18] [--functional] [--dtype float64]
+                                    [--depthwise]
 
 The other checkout must be built (``python setup.py build_ext --inplace``). Both packages
 are copied under other names into a temporary directory and imported side by side; each
-layer of ``shapes.CONV_SHAPES`` (those whose name contains every ``-k`` string) is then
-timed in alternating short rounds, keeping each build's best. The VM's bursts of slowdown
-hit both builds alike, which separate processes run one after the other do not manage:
-ratios of 2-3 % are reproducible this way. Prints GFLOP/s per build and this tree / other.
+layer of ``shapes.CONV_SHAPES`` (or ``shapes.DEPTHWISE``) whose name contains every ``-k``
+string is then timed in alternating short rounds, keeping each build's best. The VM's
+bursts of slowdown hit both builds alike, which separate processes run one after the other
+do not manage: ratios of 2-3 % are reproducible this way. Prints GFLOP/s per build and
+this tree / other.
 """
 import argparse
 import importlib
@@ -21,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import random_array  # noqa: E402
-from shapes import CONV_SHAPES  # noqa: E402
+from shapes import CONV_SHAPES, DEPTHWISE  # noqa: E402
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROUNDS = 25
@@ -49,6 +51,7 @@ def main():
     parser.add_argument("--functional", action="store_true", help="time conv2d calls instead of plans")
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--depthwise", action="store_true", help="the depthwise layers instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         sys.path.insert(0, tmp)
@@ -56,7 +59,7 @@ def main():
                   "other": import_copy(os.path.abspath(args.other), "fastconv_other", tmp)}
         for fc in builds.values():
             fc.set_num_threads(args.threads)
-        for layer in CONV_SHAPES:
+        for layer in DEPTHWISE if args.depthwise else CONV_SHAPES:
             if not all(k in layer.name for k in args.k):
                 continue
             x = random_array(layer.x_shape, args.dtype)

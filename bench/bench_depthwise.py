@@ -12,19 +12,8 @@ import pytest
 
 import fastconv
 from common import THREADS, optional, ort_session, random_array, record
+from shapes import DEPTHWISE_LAYERS
 
-# (network, channels, input size, kernel, stride): the distinct depthwise layers.
-LAYERS = [
-    ("mobilenetv1", 32, 112, 3, 1), ("mobilenetv1", 64, 112, 3, 2), ("mobilenetv1", 128, 56, 3, 1),
-    ("mobilenetv1", 128, 56, 3, 2), ("mobilenetv1", 256, 28, 3, 1), ("mobilenetv1", 256, 28, 3, 2),
-    ("mobilenetv1", 512, 14, 3, 1), ("mobilenetv1", 512, 14, 3, 2), ("mobilenetv1", 1024, 7, 3, 1),
-    ("mobilenetv2", 32, 112, 3, 1), ("mobilenetv2", 96, 112, 3, 2), ("mobilenetv2", 144, 56, 3, 1),
-    ("mobilenetv2", 144, 56, 3, 2), ("mobilenetv2", 192, 28, 3, 1), ("mobilenetv2", 192, 28, 3, 2),
-    ("mobilenetv2", 384, 14, 3, 1), ("mobilenetv2", 576, 14, 3, 1), ("mobilenetv2", 576, 14, 3, 2),
-    ("mobilenetv2", 960, 7, 3, 1),
-    ("efficientnet", 240, 28, 5, 1), ("efficientnet", 144, 56, 5, 2), ("efficientnet", 480, 14, 5, 1),
-    ("efficientnet", 672, 14, 5, 1), ("efficientnet", 672, 14, 5, 2), ("efficientnet", 1152, 7, 5, 1),
-]
 IMPLS = ["fastconv", "numpy", "torch", "onnxruntime"]
 
 
@@ -74,7 +63,7 @@ def onnx_dwconv_model(layer):
 
 
 @pytest.mark.parametrize("impl", IMPLS)
-@pytest.mark.parametrize("layer", LAYERS, ids=layer_id)
+@pytest.mark.parametrize("layer", DEPTHWISE_LAYERS, ids=layer_id)
 def test_depthwise(benchmark, layer, impl):
     L = Layer(layer)
     group = f"dwconv {layer_id(layer)} t{THREADS}"

@@ -141,5 +141,21 @@ RESNEXT50 = tuple(
 
 CONV_SHAPES = RESNET18 + MOBILENETV2_POINTWISE + INCEPTION_V3 + RESNEXT50 + BATCH8
 
+# (network, channels, input size, kernel, stride): the distinct depthwise layers of
+# MobileNetV1/V2 and EfficientNet, padded to keep the size at stride 1.
+DEPTHWISE_LAYERS = [
+    ("mobilenetv1", 32, 112, 3, 1), ("mobilenetv1", 64, 112, 3, 2), ("mobilenetv1", 128, 56, 3, 1),
+    ("mobilenetv1", 128, 56, 3, 2), ("mobilenetv1", 256, 28, 3, 1), ("mobilenetv1", 256, 28, 3, 2),
+    ("mobilenetv1", 512, 14, 3, 1), ("mobilenetv1", 512, 14, 3, 2), ("mobilenetv1", 1024, 7, 3, 1),
+    ("mobilenetv2", 32, 112, 3, 1), ("mobilenetv2", 96, 112, 3, 2), ("mobilenetv2", 144, 56, 3, 1),
+    ("mobilenetv2", 144, 56, 3, 2), ("mobilenetv2", 192, 28, 3, 1), ("mobilenetv2", 192, 28, 3, 2),
+    ("mobilenetv2", 384, 14, 3, 1), ("mobilenetv2", 576, 14, 3, 1), ("mobilenetv2", 576, 14, 3, 2),
+    ("mobilenetv2", 960, 7, 3, 1),
+    ("efficientnet", 240, 28, 5, 1), ("efficientnet", 144, 56, 5, 2), ("efficientnet", 480, 14, 5, 1),
+    ("efficientnet", 672, 14, 5, 1), ("efficientnet", 672, 14, 5, 2), ("efficientnet", 1152, 7, 5, 1),
+]
+DEPTHWISE = tuple(ConvShape(net, c, c, size, (k, k), stride, (k // 2, k // 2), groups=c)
+                  for net, c, size, k, stride in DEPTHWISE_LAYERS)
+
 # float64 must work, not be fast: a few layers are enough to keep an eye on it.
 CONV_SHAPES_FLOAT64 = (RESNET18[1], MOBILENETV2_POINTWISE[2], INCEPTION_V3[0])
