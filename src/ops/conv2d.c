@@ -257,23 +257,23 @@ enum { CONV_FIRST_PIXEL = 1, CONV_LAST_PIXEL = 2 };
 static conv_tile_steps conv_tile_k(const fc_conv2d_shape *s, size_t block, size_t oh_min, size_t oh_max,
                                    size_t ow_min, size_t ow_max, int edge_pixels) {
     const size_t cin_g = s->in_channels / s->groups, kw = s->kernel_width;
-    size_t kh0, kh1, kw0, kw1, first, last;
+    size_t kh0, kh1, kw0, kw1, first, last, unused;
     conv_tile_steps t = {0, 0, 0, kw * block, 0, 0};
-    conv_row_taps(s, oh_max, &kh0, &last);
-    conv_row_taps(s, oh_min, &first, &kh1);
+    conv_row_taps(s, oh_max, &kh0, &unused);
+    conv_row_taps(s, oh_min, &unused, &kh1);
     kw0 = 0, kw1 = kw; /* tiles spanning whole rows keep every column (cheaply: they are most) */
     if (block > 1 && (ow_min > 0 || ow_max + 1 < s->out_width)) {
-        conv_col_taps(s, ow_max, &kw0, &last);
-        conv_col_taps(s, ow_min, &first, &kw1);
+        conv_col_taps(s, ow_max, &kw0, &unused);
+        conv_col_taps(s, ow_min, &unused, &kw1);
     }
     if (kh0 >= kh1 || kw0 >= kw1) return t;
     size_t lead = 0, trail = 0; /* kernel columns */
     if (block > 1 && (edge_pixels & CONV_FIRST_PIXEL)) {
-        conv_col_taps(s, ow_min, &first, &last);
+        conv_col_taps(s, ow_min, &first, &unused);
         lead = first > kw0 ? (first < kw1 ? first : kw1) - kw0 : 0;
     }
     if (block > 1 && (edge_pixels & CONV_LAST_PIXEL)) {
-        conv_col_taps(s, ow_max, &first, &last);
+        conv_col_taps(s, ow_max, &unused, &last);
         trail = last < kw1 ? kw1 - (last > kw0 ? last : kw0) : 0;
         if (lead + trail > kw1 - kw0) trail = kw1 - kw0 - lead;
     }
