@@ -160,7 +160,8 @@ def test_interleaved_many_taps(isa, dtype, shape, residual):
 @pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
 @pytest.mark.parametrize("residual", [False, True], ids=["plain", "residual"])
 def test_interleaved_limit(isa, dtype, size, stride, residual):
-    """Zero-padded inputs of 32 x 32 = 1024 pixels are interleaved, 33 x 32 are not; 17
+    """Zero-padded inputs of 32 x 32 = 1024 pixels are interleaved, 33 x 32 are not (on
+    AVX-512 both go direct at stride 2: see fc_dispatch_table.dwconv_direct_stride2); 17
     and 33 channels leave partial groups; without a residual the PReLU slopes are applied
     before the transpose back."""
     for channels, multiplier in ((17, 1), (33, 1), (3, 2)):
