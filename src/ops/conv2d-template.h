@@ -8,10 +8,10 @@
 #define CONV_GEMM_CONFIG CONV_PASTE(fc_, CONV_SFX, _gemm_config)
 #define CONV_GEMM_TRANSPOSED_CONFIG CONV_PASTE(fc_, CONV_SFX, _gemm_transposed_config)
 
-/* Copies a row of n elements: rows of 16 to 64 bytes as two fixed-size moves that overlap
- * (a 7-float row is two 16-byte moves), longer ones by the compiler's loop. An element
- * loop, or a memcpy call, costs as much per short row as the tiles spend on it (ResNeXt
- * g32 @7: 13 % of the call went to staging). */
+/* Copies a row of n elements: rows of 16 to 128 bytes as fixed-size moves, the last ones
+ * overlapping the first (a 7-float row is two 16-byte moves), longer ones by the compiler's
+ * loop (a memmove call). An element loop, or a library call, costs as much per short row as
+ * the tiles spend on it (ResNeXt g32 @7: 13 % of the call went to staging). */
 static inline void CONV_FN(_copy_row)(CONV_T *restrict dst, const CONV_T *restrict src, size_t n) {
     const size_t chunk = 16 / sizeof(CONV_T);
     if (n >= chunk && n <= 2 * chunk) {
@@ -20,6 +20,9 @@ static inline void CONV_FN(_copy_row)(CONV_T *restrict dst, const CONV_T *restri
     } else if (n > 2 * chunk && n <= 4 * chunk) {
         memcpy(dst, src, 32);
         memcpy(dst + n - 2 * chunk, src + n - 2 * chunk, 32);
+    } else if (n > 4 * chunk && n <= 8 * chunk) {
+        memcpy(dst, src, 64);
+        memcpy(dst + n - 4 * chunk, src + n - 4 * chunk, 64);
     } else {
         for (size_t j = 0; j < n; j++) dst[j] = src[j];
     }
