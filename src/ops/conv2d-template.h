@@ -35,8 +35,9 @@ static void CONV_FN(_stage_plane)(const fc_conv2d_shape *s, const conv_layout *l
     const size_t sw = s->stride_width, width = l->row_width;
     /* Staged columns [first, last) read inside the input row (a division only for strides). */
     const ptrdiff_t col0 = (ptrdiff_t)phase_w - (ptrdiff_t)s->pad_left, in_w = (ptrdiff_t)s->in_width;
-    size_t first = col0 >= 0 ? 0 : sw == 1 ? (size_t)-col0 : (size_t)((-col0 + (ptrdiff_t)sw - 1) / (ptrdiff_t)sw);
-    size_t last = col0 >= in_w ? 0 : sw == 1 ? (size_t)(in_w - col0) : (size_t)((in_w - col0 + (ptrdiff_t)sw - 1) / (ptrdiff_t)sw);
+    const ptrdiff_t stride = (ptrdiff_t)sw;
+    size_t first = col0 >= 0 ? 0 : sw == 1 ? (size_t)-col0 : (size_t)((-col0 + stride - 1) / stride);
+    size_t last = col0 >= in_w ? 0 : sw == 1 ? (size_t)(in_w - col0) : (size_t)((in_w - col0 + stride - 1) / stride);
     if (last > width) last = width;
     if (first > last) first = last;
     for (size_t r = 0; r < l->plane_rows; r++, dst += width) {
@@ -46,7 +47,7 @@ static void CONV_FN(_stage_plane)(const fc_conv2d_shape *s, const conv_layout *l
             continue;
         }
         const CONV_T *row = src + (size_t)ih * s->in_width + col0;
-        /* Loops rather than memset/memcpy: rows are short, and the calls cost more than the copy. */
+        /* The padding by loops rather than memset: a few elements, less than the call costs. */
         for (size_t j = 0; j < first; j++) dst[j] = 0;
         if (sw == 1)
             CONV_FN(_copy_row)(dst + first, row + first, last - first);

@@ -257,26 +257,26 @@ enum { CONV_FIRST_PIXEL = 1, CONV_LAST_PIXEL = 2 };
 static conv_tile_steps conv_tile_k(const fc_conv2d_shape *s, size_t block, size_t oh_min, size_t oh_max,
                                    size_t ow_min, size_t ow_max, int edge_pixels) {
     const size_t cin_g = s->in_channels / s->groups, kw = s->kernel_width;
-    size_t kh0, kh1, kw0, kw1, first, last, unused;
+    size_t kh0, kh1, unused;
     conv_tile_steps t = {0, 0, 0, kw * block, 0, 0};
     conv_row_taps(s, oh_max, &kh0, &unused);
     conv_row_taps(s, oh_min, &unused, &kh1);
-    kw0 = 0, kw1 = kw; /* tiles spanning whole rows keep every column (cheaply: they are most) */
-    if (block > 1 && (ow_min > 0 || ow_max + 1 < s->out_width)) {
-        conv_col_taps(s, ow_max, &kw0, &unused);
-        conv_col_taps(s, ow_min, &unused, &kw1);
+    /* The kernel columns read inside for the tile's first and last columns, found once each
+     * (tiles spanning whole rows without edge pixels keep every column: cheaply, they are
+     * most; so do tiles without channel blocks). */
+    const int partial = ow_min > 0 || ow_max + 1 < s->out_width;
+    size_t first_min = 0, last_min = kw, first_max = 0, last_max = kw;
+    if (block > 1 && (partial || edge_pixels)) {
+        conv_col_taps(s, ow_min, &first_min, &last_min);
+        conv_col_taps(s, ow_max, &first_max, &last_max);
     }
+    const size_t kw0 = partial ? first_max : 0, kw1 = partial ? last_min : kw;
     if (kh0 >= kh1 || kw0 >= kw1) return t;
-    size_t lead = 0, trail = 0; /* kernel columns */
-    if (block > 1 && (edge_pixels & CONV_FIRST_PIXEL)) {
-        conv_col_taps(s, ow_min, &first, &unused);
-        lead = first > kw0 ? (first < kw1 ? first : kw1) - kw0 : 0;
-    }
-    if (block > 1 && (edge_pixels & CONV_LAST_PIXEL)) {
-        conv_col_taps(s, ow_max, &unused, &last);
-        trail = last < kw1 ? kw1 - (last > kw0 ? last : kw0) : 0;
-        if (lead + trail > kw1 - kw0) trail = kw1 - kw0 - lead;
-    }
+    /* Kernel columns that skip the edge pixels. */
+    size_t lead = 0, trail = 0;
+    if ((edge_pixels & CONV_FIRST_PIXEL) && first_min > kw0) lead = (first_min < kw1 ? first_min : kw1) - kw0;
+    if ((edge_pixels & CONV_LAST_PIXEL) && last_max < kw1) trail = kw1 - (last_max > kw0 ? last_max : kw0);
+    if (lead + trail > kw1 - kw0) trail = kw1 - kw0 - lead;
     t.k0 = conv_transposed_tap_k(kw * cin_g, block, kh0, kw0);
     if (kw0 == 0 && kw1 == kw && !lead && !trail) { /* whole kernel rows: one run */
         t.kc = (kh1 - kh0) * kw * cin_g;

@@ -38,8 +38,9 @@ size_t fc_f32_conv2d_transposed_channels(const fc_conv2d_shape *shape);
 size_t fc_f64_conv2d_transposed_channels(const fc_conv2d_shape *shape);
 
 /* Packs weight for transposed tiles of `channels` output channels: per group, panels of
- * k_size rows of `channels` values (zero past the last channel), rows in (kh, channel block, kw, channel) order (see conv2d.c);
- * groups * ceil(out_channels / groups / channels) * channels * k_size elements. */
+ * k_size rows of `channels` values (zero past the last channel), rows in (kh, channel block,
+ * kw, channel) order (see conv2d.c); groups * ceil(out_channels / groups / channels) *
+ * channels * k_size elements. */
 void fc_f32_conv2d_pack_transposed(const fc_conv2d_shape *shape, size_t channels, const float *weight, float *packed);
 void fc_f64_conv2d_pack_transposed(const fc_conv2d_shape *shape, size_t channels, const double *weight,
                                    double *packed);
