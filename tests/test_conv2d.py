@@ -254,6 +254,28 @@ def test_group_tasks(isa, threads, size, padding):
         fastconv.set_num_threads(previous)
 
 
+@pytest.mark.parametrize("x_shape,w_shape,kwargs", [
+    ((1, 32, 30, 30), (40, 32, 3, 3), dict(padding=1)),
+    ((1, 32, 300, 40), (48, 32, 3, 3), dict(padding=1)),  # two bands of rows
+    ((1, 16, 33, 63), (160, 16, 3, 3), dict(stride=2, padding=1)),  # four phase planes
+    ((1, 64, 20, 20), (96, 32, 3, 3), dict(padding=1, groups=2)),
+], ids=["plain", "bands", "stride2", "groups"])
+def test_staging_copies(isa, x_shape, w_shape, kwargs):
+    """On two threads, layers whose every thread reads all of a band's staged planes have
+    each thread stage the band itself, into a buffer of its own (twice the staging
+    workspace): every group and phase, band after band."""
+    previous = fastconv.get_num_threads()
+    try:
+        plan = fastconv.Conv2d(make(w_shape, seed=1), **kwargs)
+        fastconv.set_num_threads(1)
+        one_thread = plan.workspace_bytes(x_shape)
+        fastconv.set_num_threads(2)
+        assert plan.workspace_bytes(x_shape) > 1.8 * one_thread
+        check(x_shape, w_shape, **kwargs)
+    finally:
+        fastconv.set_num_threads(previous)
+
+
 def test_concurrent_calls_from_python_threads():
     """The GIL is released: calls from several Python threads run side by side, correctly."""
     from concurrent.futures import ThreadPoolExecutor

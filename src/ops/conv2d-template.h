@@ -418,8 +418,9 @@ size_t CONV_FN(_conv2d_workspace_size)(const fc_conv2d_shape *s, int prepacked) 
     const size_t k_size = conv_k_size(s);
     const size_t group_elements = s->in_channels / s->groups * l.slots_h * l.slots_w * l.plane_size;
     const size_t staged = !l.staged        ? 0
-                          : l.own_staging ? (size_t)threads * (group_elements + conv_stage_tail(&l))
-                                          : s->groups * group_elements + conv_stage_tail(&l);
+                          : l.own_staging  ? (size_t)threads * (group_elements + conv_stage_tail(&l))
+                          : l.copy_staging ? (size_t)threads * (s->groups * group_elements + conv_stage_tail(&l))
+                                           : s->groups * group_elements + conv_stage_tail(&l);
     const size_t last_panels =
         t.gemm && s->out_channels / s->groups % t.gemm->mr ? s->groups * t.gemm->mr * k_size : 0;
     const size_t packing = t.gemmt && !prepacked ? CONV_FN(_packed_size)(s, t.gemmt->nr) : 0;
@@ -486,17 +487,19 @@ static void CONV_FN(_conv2d_thread)(CONV_FN(_call) *c) {
     const size_t units = s->batch * conv_band_count(s, l->band_rows);
     const unsigned fp_state = fc_denormals_flush();
     CONV_T *scratch = fc_alloc(k_size * l->tile_width * sizeof(CONV_T));
-    /* Own staging goes to a buffer of the thread's: one group's planes, then zeros. */
-    const size_t tail = conv_stage_tail(l);
-    CONV_T *own = l->own_staging ? fc_alloc((group_elements + tail) * sizeof(CONV_T)) : NULL;
-    if (own) memset(own + group_elements, 0, tail * sizeof(CONV_T));
-    if (!scratch || (l->own_staging && !own)) {
+    /* Own staging and copies go to a buffer of the thread's: one group's planes, or all
+     * groups', then zeros. */
+    const size_t tail = conv_stage_tail(l), own_elements = l->copy_staging ? groups * group_elements : group_elements;
+    const int owned = l->own_staging || l->copy_staging;
+    CONV_T *own = owned ? fc_alloc((own_elements + tail) * sizeof(CONV_T)) : NULL;
+    if (own) memset(own + own_elements, 0, tail * sizeof(CONV_T));
+    if (!scratch || (owned && !own)) {
 #pragma omp atomic write
         c->status = FC_ENOMEM;
     }
     /* A unit is a band of one image. With own staging, a task is one group of one unit;
-     * otherwise each unit is staged by the team, every group at once, then its tasks (groups x
-     * tile blocks x panel chunks) run. */
+     * otherwise each unit is staged, every group at once, by the team (or with copies by each
+     * thread), then its tasks (groups x tile blocks x panel chunks) run. */
     if (l->own_staging) {
 #pragma omp for schedule(dynamic, 1)
         for (size_t task = 0; task < units * groups; task++) {
@@ -514,8 +517,10 @@ static void CONV_FN(_conv2d_thread)(CONV_FN(_call) *c) {
         for (size_t unit = 0; unit < units; unit++) {
             const conv_unit b = conv_unit_band(s, l, unit);
             const CONV_T *x_image = c->x + b.image * s->in_channels * in_plane;
-            if (l->staged) { /* dynamic: a thread the OS pauses holds back little staging work */
-                const size_t all = groups * planes;
+            const size_t all = groups * planes;
+            if (l->copy_staging && own) {
+                CONV_FN(_stage_planes)(s, l, x_image, b.oh0, 0, all, own);
+            } else if (l->staged && !l->copy_staging) { /* dynamic: a thread the OS pauses holds back little */
 #pragma omp for schedule(dynamic, 1)
                 for (size_t p = 0; p < all; p += CONV_STAGE_PLANES_PER_TASK)
                     CONV_FN(_stage_planes)(s, l, x_image, b.oh0, p,
@@ -525,10 +530,10 @@ static void CONV_FN(_conv2d_thread)(CONV_FN(_call) *c) {
             const size_t tasks = conv_unit_tasks(s, l, b.rows);
 #pragma omp for schedule(dynamic, 1)
             for (size_t task = 0; task < groups * tasks; task++) {
-                if (!scratch) continue;
+                if (!scratch || (l->copy_staging && !own)) continue;
                 const size_t g = task / tasks, t = task % tasks;
                 const CONV_T *x_group = x_image + g * cin_g * in_plane;
-                const CONV_T *src = l->staged ? c->staged + g * group_elements : x_group;
+                const CONV_T *src = l->staged ? (l->copy_staging ? own : c->staged) + g * group_elements : x_group;
                 const size_t length =
                     l->staged ? (groups - g) * group_elements + tail : x_length - (size_t)(x_group - c->x);
                 CONV_FN(_run_task)(c, src, length, b.image, b.oh0, b.rows, g, t / l->panel_chunks,
@@ -574,7 +579,7 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
         first_copied_group--;
     const size_t copied_groups = groups - first_copied_group;
     ptrdiff_t *offsets = malloc(2 * k_size * sizeof(ptrdiff_t));
-    const int shared_staging = l.staged && !l.own_staging; /* else each thread stages its own */
+    const int shared_staging = l.staged && !l.own_staging && !l.copy_staging; /* else each thread stages its own */
     /* Zeros past the staged planes, as past a thread's own: no tile reads past the end. */
     const size_t staged_elements = groups * planes * l.plane_size;
     CONV_T *staged = shared_staging ? fc_alloc((staged_elements + conv_stage_tail(&l)) * sizeof(CONV_T)) : NULL;

@@ -70,6 +70,11 @@
  * packed buffer's pages are new each time: at 25, ResNeXt's g32 3x3 @14 and @7 pack and run
  * 7 % faster; at 20, 3x3 512->512 @7 (9.4 MB of weights) would pack and run 27 % slower. */
 #define CONV_PACK_COST 25.0
+/* Shared staging of a band that every thread then reads costs each thread its reads of lines
+ * that another core wrote, and a barrier: each thread stages the whole band itself instead
+ * where its copy (priced by CONV_STAGE_COST, which is high: 3x3 s2 64->128 @56 is priced at
+ * 12 % of a call, measured 5 %) is at most this fraction of its share of the multiply-adds. */
+#define CONV_COPY_STAGE_FRACTION 0.25
 /* Staged planes per scheduling step: small enough that an idle thread can take over. */
 #define CONV_STAGE_PLANES_PER_TASK 4
 /* Weight packing for transposed tiles: weight rows gathered at once,
@@ -117,6 +122,8 @@ typedef struct {
     int own_staging;       /* a task stages one group of one band into its thread's buffer and runs all
                             * its tiles: enough of them for the threads (groups, images, bands), and
                             * no barrier, no staged plane read by another core */
+    int copy_staging;      /* else each thread stages every group of a band into a buffer of its own,
+                            * then runs any of the band's tasks: no barrier, no plane read by another core */
     size_t *tap_slot_h, *tap_row; /* per kh: phase slot and staged row offset */
     size_t *tap_slot_w, *tap_col; /* per kw */
     size_t *slot_phase_h, *slot_phase_w;
@@ -545,7 +552,7 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
     const size_t reach_h = l->tap_row[kh - 1], reach_w = l->tap_col[kw - 1];
 
     const size_t wanted = (size_t)threads * CONV_TASKS_PER_THREAD;
-    l->own_staging = 0;
+    l->own_staging = l->copy_staging = 0;
     if (l->staged) {
         l->row_width = conv_row_width(s, expanded);
         const size_t group_row_bytes = cin_g * l->slots_h * l->slots_w * l->row_width * elem_size;
@@ -565,6 +572,14 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
         l->band_rows = l->own_staging ? own_rows
                                       : conv_band_rows(s, CONV_STAGE_BYTES / (s->groups * group_row_bytes), reach_h);
         l->plane_rows = l->band_rows + reach_h;
+        /* Copies where they fit the own-staging budget and stage every input element once:
+         * every phase is staged (not so the gather of a 1x1 stride-2 layer, which cost such
+         * layers 1.5 % at 2 threads; 3x3 and 1x7 layers gained 2-6.5 %). */
+        const double band_elements = (double)(s->groups * group_row_bytes / elem_size * l->plane_rows);
+        const double band_fmas = (double)(s->out_channels * l->band_rows * s->out_width * conv_k_size(s));
+        l->copy_staging = !l->own_staging && threads > 1 && l->slots_h >= sh && l->slots_w >= sw &&
+                          (double)threads * band_elements * (double)elem_size <= CONV_OWN_STAGE_BYTES &&
+                          CONV_STAGE_COST * band_elements <= CONV_COPY_STAGE_FRACTION * band_fmas / threads;
     } else {
         l->row_width = s->in_width;
         l->band_rows = s->out_height;
