@@ -6,7 +6,7 @@ import pytest
 
 import fastconv
 from fastconv import reference
-from conftest import assert_close, nan_filled
+from conftest import assert_close, at_page_end, nan_filled
 
 
 def make(shape, dtype=np.float32, seed=0):
@@ -306,6 +306,30 @@ def test_plan_edge_pixel_taps(isa, case, dtype):
     geometry = check_plan_into_slice(x, wt, b, 1, padding, groups, dtype, plain_call=True)
     if isa == "avx512" and dtype == np.float32:  # the path under test is taken
         assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", True) == "transposed"
+
+
+# Compact tiles of layers without padding read each pixel at its strides in x itself, with
+# no staging: 1x1 stride 2 (and 3), strided 3x3 whose dilation leaves one phase of taps,
+# non-square strides and kernels in groups, batches; x ends at an unreadable page.
+STRIDED_X_CASES = [
+    # (x shape, weight shape, stride, dilation, groups)
+    ((1, 128, 28, 28), (256, 128, 1, 1), 2, 1, 1),
+    ((2, 32, 35, 35), (96, 32, 3, 3), 2, 1, 1),
+    ((1, 64, 23, 20), (64, 32, 3, 2), (3, 2), (1, 2), 2),
+    ((1, 64, 29, 29), (128, 64, 3, 3), 2, 2, 1),
+    ((1, 96, 15, 15), (64, 96, 1, 1), 3, 1, 1),
+    ((2, 128, 14, 14), (128, 128, 1, 1), 2, 1, 1),
+]
+
+
+@pytest.mark.parametrize("case", STRIDED_X_CASES, ids=lambda c: "x".join(map(str, c[0] + c[1][2:])))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_plan_compact_tiles_read_x_at_strides(isa, case, dtype):
+    x_shape, w_shape, stride, dilation, groups = case
+    x, wt, b = at_page_end(make(x_shape, dtype)), make(w_shape, dtype, seed=1), make(w_shape[0], dtype, seed=2)
+    geometry = check_plan_into_slice(x, wt, b, stride, 0, groups, dtype, dilation, plain_call=True)
+    if isa == "avx512" and dtype == np.float32:  # the path under test is taken
+        assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", True) == "compact"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -124,9 +124,9 @@ static CONV_FN(_compact) CONV_FN(_compact_tile)(const CONV_FN(_band) *band, size
         c.oh_min = band->oh0 + r;
         c.ow_min = c.ow_max = ow;
         if (runs) runs[c.run_count++] = (fc_tile_run){0, c.count, (band->oh0 + r) * ow_count + ow};
-        c.start = r * l->row_width + ow;
+        c.start = r * l->pixel_step_h + ow * l->pixel_step_w;
         for (size_t i = 0; i < c.count; i++) {
-            c.end = r * l->row_width + ow + 1;
+            c.end = r * l->pixel_step_h + ow * l->pixel_step_w + 1;
             c.ow_max = ow > c.ow_max ? ow : c.ow_max;
             if (++ow == ow_count && i + 1 < c.count) ow = 0, ++r, c.ow_min = 0;
             if (pixels) pixels[i] = (ptrdiff_t)(c.end - 1 - c.start);
@@ -137,7 +137,7 @@ static CONV_FN(_compact) CONV_FN(_compact_tile)(const CONV_FN(_band) *band, size
     }
     ptrdiff_t at[CONV_MAX_COMPACT_WIDTH];
     for (size_t i = 0; i < c.count; i++, conv_compact_next(band->s, &l->tiling, rows, &r, &ow)) {
-        const size_t b = r * l->row_width + ow, out = (band->oh0 + r) * ow_count + ow;
+        const size_t b = r * l->pixel_step_h + ow * l->pixel_step_w, out = (band->oh0 + r) * ow_count + ow;
         at[i] = (ptrdiff_t)b;
         c.start = b < c.start ? b : c.start;
         c.end = b + 1 > c.end ? b + 1 : c.end;
@@ -327,6 +327,8 @@ static const CONV_GEMM_TRANSPOSED_CONFIG *CONV_FN(_choose_transposed)(const fc_c
             best_cost = cost;
         }
     }
+    /* Regular tiles stage (their costs, compared among themselves, leave that out). */
+    regular_cost += conv_avoidable_staging(s) / (double)conv_k_size(s);
     return best_cost + pack_cost < (1 - CONV_TILE_MARGIN) * regular_cost ? best : NULL;
 }
 

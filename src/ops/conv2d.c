@@ -70,6 +70,11 @@
  * packed buffer's pages are new each time: at 25, ResNeXt's g32 3x3 @14 and @7 pack and run
  * 7 % faster; at 20, 3x3 512->512 @7 (9.4 MB of weights) would pack and run 27 % slower. */
 #define CONV_PACK_COST 25.0
+/* Staging an element of a layer without padding costs about this many multiply-adds
+ * (measured: 11-16 on 1x1 s2 layers, which spend 6-9 % of a call on it; 28 on 3x3 s2
+ * 288->384 @35, whose staged planes outgrow L2). At CONV_STAGE_COST, its compact tiles would
+ * take 1x1 s2 64->128 @56 from regular ones, 13 % slower. */
+#define CONV_UNPADDED_STAGE_COST 16.0
 /* Shared staging of a band that every thread then reads costs each thread its reads of lines
  * that another core wrote, and a barrier: each thread stages the whole band itself instead
  * where its copy (priced by CONV_STAGE_COST, which is high: 3x3 s2 64->128 @56 is priced at
@@ -110,6 +115,8 @@ typedef struct {
     size_t band_rows;      /* output rows per band */
     size_t plane_rows;     /* rows of one staged plane: band_rows + the kernel's reach */
     size_t row_width;      /* Wq: elements per wide row of the B source */
+    size_t pixel_step_h;   /* B elements between output pixels one row apart (row_width) and one */
+    size_t pixel_step_w;   /* column apart (1); stride * W and stride on x read with strides */
     size_t plane_size;     /* elements between planes of the B source */
     size_t panel_rows;     /* output channels per weight panel */
     size_t tile_width;     /* wide pixels a tile spans: NR, or MR for transposed tiles */
@@ -139,6 +146,13 @@ static int conv_needs_staging(const fc_conv2d_shape *s) {
     return s->pad_top || s->pad_left || s->stride_height > 1 || s->stride_width > 1 ||
            s->out_height != s->in_height - (s->kernel_height - 1) * s->dilation_height ||
            s->out_width != s->in_width - (s->kernel_width - 1) * s->dilation_width;
+}
+
+/* Whether every tap reads inside the input (no padding). */
+static int conv_reads_inside(const fc_conv2d_shape *s) {
+    return !s->pad_top && !s->pad_left &&
+           (s->out_height - 1) * s->stride_height + (s->kernel_height - 1) * s->dilation_height < s->in_height &&
+           (s->out_width - 1) * s->stride_width + (s->kernel_width - 1) * s->dilation_width < s->in_width;
 }
 
 /* Elements per wide row of staged planes. With column stride 1, one gap of zeros serves
@@ -380,6 +394,30 @@ static double conv_compact_work(const fc_conv2d_shape *s, size_t mr, size_t bloc
     return work * CONV_COMPACT_STEP_COST;
 }
 
+/* Distinct phases (t * dilation) % stride of `taps` taps: the multiples of the dilation
+ * cycle through stride / gcd(dilation, stride) of them. */
+static size_t conv_phase_count(size_t taps, size_t dilation, size_t stride) {
+    size_t a = dilation, b = stride;
+    while (b) {
+        const size_t r = a % b;
+        a = b;
+        b = r;
+    }
+    return taps < stride / a ? taps : stride / a;
+}
+
+/* Multiply-adds that staging one group of one image of an unpadded strided layer costs,
+ * which its compact tiles do without (conv_layout_init); 0 for other layers, where every
+ * method stages alike (and the costs leave it out). */
+static double conv_avoidable_staging(const fc_conv2d_shape *s) {
+    if (!conv_needs_staging(s) || !conv_reads_inside(s)) return 0;
+    const size_t planes = s->in_channels / s->groups *
+                          conv_phase_count(s->kernel_height, s->dilation_height, s->stride_height) *
+                          conv_phase_count(s->kernel_width, s->dilation_width, s->stride_width);
+    const size_t rows = s->out_height + (s->kernel_height - 1) * s->dilation_height / s->stride_height;
+    return CONV_UNPADDED_STAGE_COST * (double)planes * (double)rows * (double)conv_staged_row_width(s);
+}
+
 /* Transposed tiles of mr pixels: one row at a time, which lets each skip exactly the kernel
  * rows that read padding; or across the band's wide rows; or over its output pixels only,
  * where that costs less (the simpler order wins a tie), maybe taking the columns that read
@@ -391,8 +429,10 @@ static double conv_transposed_work_counted(const fc_conv2d_shape *s, size_t mr, 
     const double k_size = (double)conv_k_size(s);
     const double steps = (double)conv_valid_kernel_rows(s) * k_size / (double)s->kernel_height / (double)s->out_height;
     const double tile_work = steps + CONV_TRANSPOSED_STORE_COST;
-    const double per_row = conv_row_tiles_work(s, mr, block);
-    const double wide = (double)((s->out_height * conv_row_width(s, 0) + mr - 1) / mr) * tile_work;
+    /* Staging that compact tiles may avoid, in k steps of a tile (over a group's panels). */
+    const double staging = conv_avoidable_staging(s) / (double)mr / (double)(s->out_channels / s->groups);
+    const double per_row = conv_row_tiles_work(s, mr, block) + staging;
+    const double wide = (double)((s->out_height * conv_row_width(s, 0) + mr - 1) / mr) * tile_work + staging;
     *tiling = (conv_tiling){wide < per_row ? CONV_TILES_WIDE : CONV_TILES_PER_ROW, 0, 0};
     const double fewest = wide < per_row ? wide : per_row;
     if (mr > CONV_MAX_COMPACT_WIDTH) return fewest;
@@ -453,7 +493,8 @@ static size_t conv_regular_columns(size_t pixels, size_t nr, size_t tail_nr) {
  * (tail_nr: its one-vector tail, or 0 to price its last tile whole) runs over wide pixels
  * (plus, when `expanded`, the extra staging that costs); a transposed one (MR pixels x NR
  * channels) over each row's real pixels and the kernel rows that do not read padding only,
- * with a dearer transposed store. */
+ * with a dearer transposed store, and the staging that compact tiles may avoid
+ * (conv_avoidable_staging), where they do not. */
 static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, size_t tail_nr, int transposed,
                              int expanded) {
     const size_t cout_g = s->out_channels / s->groups;
@@ -536,7 +577,13 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
                             int transposed, int expanded, size_t elem_size, int threads) {
     const size_t kh = s->kernel_height, kw = s->kernel_width, cin_g = s->in_channels / s->groups;
     memset(l, 0, sizeof(*l));
-    l->staged = expanded || conv_needs_staging(s);
+    l->tiling = (conv_tiling){CONV_TILES_WIDE, 0, 0};
+    if (transposed) conv_transposed_work(s, tile_width, &l->tiling);
+    /* Compact tiles read each pixel at its own offset: on a layer without padding, at its
+     * strides in x itself, which then needs no staging. */
+    const int strided_x =
+        !expanded && l->tiling.order == CONV_TILES_COMPACT && conv_needs_staging(s) && conv_reads_inside(s);
+    l->staged = expanded || (conv_needs_staging(s) && !strided_x);
     l->tap_slot_h = malloc(3 * (kh + kw) * sizeof(size_t));
     if (!l->tap_slot_h) return FC_ENOMEM;
     l->tap_row = l->tap_slot_h + kh;
@@ -586,12 +633,12 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
         l->plane_rows = s->in_height;
     }
     l->plane_size = l->plane_rows * l->row_width;
+    l->pixel_step_h = strided_x ? s->stride_height * l->row_width : l->row_width;
+    l->pixel_step_w = strided_x ? s->stride_width : 1;
 
     l->panel_rows = panel_rows;
     l->tile_width = tile_width;
     l->transposed = transposed;
-    l->tiling = (conv_tiling){CONV_TILES_WIDE, 0, 0};
-    if (transposed) conv_transposed_work(s, tile_width, &l->tiling);
     l->segments = (s->out_width + tile_width - 1) / tile_width;
     l->channel_block = conv_channel_block(s);
     const size_t planes = cin_g * l->slots_h * l->slots_w;
