@@ -332,6 +332,38 @@ def test_plan_compact_tiles_read_x_at_strides(isa, case, dtype):
         assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", True) == "compact"
 
 
+# Transposed tiles of one output row skip every tap that reads padding (kernel rows by the
+# row, the edge pixels' own kernel columns on AVX-512's channel blocks), so they read x
+# itself, with no staged copy: padding on every side (two tiles a row, rows of 7), a row
+# stride of 2, groups, vertical padding only (any ISA), rows of one partial tile (whose
+# pixels past the row must not be read past the end of x). The ISA named takes that path.
+X_ROW_CASES = [
+    # (x shape, weight shape, stride, padding, groups, ISA)
+    ((2, 32, 28, 28), (48, 32, 3, 3), 1, 1, 1, "avx512"),
+    ((1, 64, 7, 7), (96, 64, 3, 3), 1, 1, 1, "avx512"),
+    ((1, 48, 29, 28), (64, 48, 3, 3), (2, 1), 1, 1, "avx512"),
+    ((1, 64, 14, 14), (128, 32, 3, 3), 1, 1, 2, "avx512"),
+    ((1, 64, 8, 8), (64, 64, 3, 1), 1, ((1, 1), (0, 0)), 1, "scalar"),
+    ((1, 16, 5, 13), (32, 16, 3, 1), 1, ((1, 1), (0, 0)), 1, "avx512"),  # rows of one partial tile
+    ((1, 64, 20, 20), (64, 64, 3, 3), (2, 1), ((1, 1), (0, 0)), 1, "avx2"),
+]
+
+
+@pytest.mark.parametrize("case", X_ROW_CASES, ids=lambda c: "x".join(map(str, c[0] + c[1][2:])))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_plan_row_tiles_read_x(isa, case, dtype):
+    x_shape, w_shape, stride, padding, groups, taken_on = case
+    x, wt, b = at_page_end(make(x_shape, dtype)), make(w_shape, dtype, seed=1), make(w_shape[0], dtype, seed=2)
+    check_plan_into_slice(x, wt, b, stride, padding, groups, dtype, plain_call=True)
+    if isa == taken_on and dtype == np.float32:
+        # No staged copy: the workspace holds just each thread's scratch tile and the tap offsets.
+        k_size = w_shape[1] * w_shape[2] * w_shape[3]
+        scratch = fastconv.get_num_threads() * k_size * 16 * 4 + 2 * k_size * 8
+        plan = fastconv.Conv2d(wt, b, stride=stride, padding=padding, groups=groups)
+        assert plan.workspace_bytes(x_shape) <= scratch
+        assert fastconv._ext.conv2d_method(plan.geometry(x_shape).c_shape(), "float32", True) == "transposed"
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("cout_per_group,size,batch", [(16, 14, 1), (32, 7, 2), (16, 9, 1), (32, 5, 1)])
 def test_plan_narrow_transposed_tiles_for_groups(isa, cout_per_group, size, batch, dtype):

@@ -170,9 +170,19 @@ static size_t CONV_FN(_tile_extent)(const CONV_FN(_band) *band, size_t t, size_t
         return c.start;
     }
     const size_t start =
-        l->tiling.order == CONV_TILES_PER_ROW ? t / l->segments * l->row_width + t % l->segments * width : t * width;
+        l->tiling.order == CONV_TILES_PER_ROW ? t / l->segments * l->pixel_step_h + t % l->segments * width : t * width;
     *end = start + width;
     return start;
+}
+
+/* Whether tile t reads inside the band's B source only: its last pixel at the largest tap
+ * offset does, or it is a whole tile of one row of x, which reads no tap outside. */
+static int CONV_FN(_tile_inside)(const CONV_FN(_band) *band, size_t t) {
+    const conv_layout *l = band->l;
+    size_t end;
+    CONV_FN(_tile_extent)(band, t, &end, NULL);
+    if (end + (size_t)band->max_offset <= band->b_length) return 1;
+    return l->x_rows && (t % l->segments + 1 < l->segments || band->s->out_width % l->tile_width == 0);
 }
 
 /* Tiles [t0, t1) times the weight panels [panel0, panel1): each panel passes once over the
@@ -218,7 +228,7 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
                     ow_max = c.ow_max;
                 } else if (l->tiling.order == CONV_TILES_PER_ROW) {
                     ow_min = t % l->segments * l->tile_width;
-                    start = t / l->segments * l->row_width + ow_min;
+                    start = t / l->segments * l->pixel_step_h + ow_min;
                     tile_pixels = s->out_width - ow_min < l->tile_width ? s->out_width - ow_min : l->tile_width;
                     ow_max = ow_min + tile_pixels - 1;
                     oh_min = oh_max = band->oh0 + t / l->segments;
@@ -268,9 +278,7 @@ static void CONV_FN(_run_tiles)(const CONV_FN(_band) *band, size_t panel0, size_
     ptrdiff_t pixels[CONV_MAX_COMPACT_WIDTH];
     for (size_t t = t0, end; t < t1; t++) {
         size_t safe_end = t;
-        while (safe_end < t1 && (CONV_FN(_tile_extent)(band, safe_end, &end, NULL),
-                                 end + (size_t)band->max_offset <= band->b_length))
-            safe_end++;
+        while (safe_end < t1 && CONV_FN(_tile_inside)(band, safe_end)) safe_end++;
         if (safe_end > t) { /* tiles [t, safe_end) read inside, tile safe_end (if any) past the end */
             CONV_FN(_multiply)(band, panel0, panel1, t, safe_end, NULL);
             t = safe_end;

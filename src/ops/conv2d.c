@@ -117,6 +117,8 @@ typedef struct {
     size_t row_width;      /* Wq: elements per wide row of the B source */
     size_t pixel_step_h;   /* B elements between output pixels one row apart (row_width) and one */
     size_t pixel_step_w;   /* column apart (1); stride * W and stride on x read with strides */
+    ptrdiff_t tap_origin;  /* B offset of tap (0, 0) from its output pixel: 0, or on padded x -(pt * W + pl) */
+    int x_rows;            /* transposed tiles of one row read x, skipping every tap that reads padding */
     size_t plane_size;     /* elements between planes of the B source */
     size_t panel_rows;     /* output channels per weight panel */
     size_t tile_width;     /* wide pixels a tile spans: NR, or MR for transposed tiles */
@@ -394,6 +396,24 @@ static double conv_compact_work(const fc_conv2d_shape *s, size_t mr, size_t bloc
     return work * CONV_COMPACT_STEP_COST;
 }
 
+/* Whether transposed tiles of one output row (mr pixels) skip every tap that reads padding,
+ * so that they can read x itself: each skips the kernel rows that read padding for its row
+ * (conv_tile_k), and in a row only the first and last columns read padding, which the first
+ * pixel of the row's first tile and the last pixel of its last tile skip on their own (on
+ * channel blocks; the last tile must be full). */
+static int conv_row_tiles_skip_padding(const fc_conv2d_shape *s, size_t mr, size_t block) {
+    const size_t ow_last = s->out_width - 1, kw = s->kernel_width;
+    if (s->stride_width != 1 || ow_last == 0) return 0;
+    size_t first0, last0, first1, last1, first_m, last_m, first_n, last_n;
+    conv_col_taps(s, 0, &first0, &last0);
+    conv_col_taps(s, 1, &first1, &last1);
+    conv_col_taps(s, ow_last - 1, &first_m, &last_m);
+    conv_col_taps(s, ow_last, &first_n, &last_n);
+    const int interior = first1 == 0 && last0 == kw && last_m == kw && first_n == 0;
+    const int left = first0 > 0, right = last_n < kw;
+    return interior && (block > 1 || !(left || right)) && (!right || s->out_width % mr == 0);
+}
+
 /* Distinct phases (t * dilation) % stride of `taps` taps: the multiples of the dilation
  * cycle through stride / gcd(dilation, stride) of them. */
 static size_t conv_phase_count(size_t taps, size_t dilation, size_t stride) {
@@ -580,10 +600,13 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
     l->tiling = (conv_tiling){CONV_TILES_WIDE, 0, 0};
     if (transposed) conv_transposed_work(s, tile_width, &l->tiling);
     /* Compact tiles read each pixel at its own offset: on a layer without padding, at its
-     * strides in x itself, which then needs no staging. */
+     * strides in x itself, which then needs no staging; so do tiles of one row that skip
+     * every tap reading padding (at column stride 1). */
     const int strided_x =
         !expanded && l->tiling.order == CONV_TILES_COMPACT && conv_needs_staging(s) && conv_reads_inside(s);
-    l->staged = expanded || (conv_needs_staging(s) && !strided_x);
+    l->x_rows = transposed && l->tiling.order == CONV_TILES_PER_ROW && conv_needs_staging(s) &&
+                conv_row_tiles_skip_padding(s, tile_width, conv_channel_block(s));
+    l->staged = expanded || (conv_needs_staging(s) && !strided_x && !l->x_rows);
     l->tap_slot_h = malloc(3 * (kh + kw) * sizeof(size_t));
     if (!l->tap_slot_h) return FC_ENOMEM;
     l->tap_row = l->tap_slot_h + kh;
@@ -633,8 +656,9 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
         l->plane_rows = s->in_height;
     }
     l->plane_size = l->plane_rows * l->row_width;
-    l->pixel_step_h = strided_x ? s->stride_height * l->row_width : l->row_width;
+    l->pixel_step_h = strided_x || l->x_rows ? s->stride_height * l->row_width : l->row_width;
     l->pixel_step_w = strided_x ? s->stride_width : 1;
+    l->tap_origin = l->x_rows ? -(ptrdiff_t)(s->pad_top * l->row_width + s->pad_left) : 0;
 
     l->panel_rows = panel_rows;
     l->tile_width = tile_width;
@@ -694,7 +718,8 @@ static void conv_tap_offsets(const fc_conv2d_shape *s, const conv_layout *l, ptr
                 const size_t plane = (c * l->slots_h + l->tap_slot_h[i]) * l->slots_w + l->tap_slot_w[j];
                 const size_t k =
                     l->transposed ? conv_transposed_tap_k(kw * cin_g, block, i, j) + k_c : k_c + i * kw + j;
-                offsets[k] = (ptrdiff_t)(plane * l->plane_size + l->tap_row[i] * l->row_width + l->tap_col[j]);
+                offsets[k] =
+                    (ptrdiff_t)(plane * l->plane_size + l->tap_row[i] * l->row_width + l->tap_col[j]) + l->tap_origin;
             }
     }
 }
