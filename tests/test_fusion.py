@@ -334,14 +334,17 @@ def test_plan_compact_tiles_read_x_at_strides(isa, case, dtype):
 
 # Transposed tiles of one output row skip every tap that reads padding (kernel rows by the
 # row, the edge pixels' own kernel columns on AVX-512's channel blocks), so they read x
-# itself, with no staged copy: padding on every side (two tiles a row, rows of 7), a row
-# stride of 2, groups, vertical padding only (any ISA), rows of one partial tile (whose
+# itself, with no staged copy: padding on every side (two tiles a row, rows of 7), strides
+# of 2 (pixels of a row read at the column stride), groups, vertical padding only (any
+# ISA), rows of one partial tile (whose
 # pixels past the row must not be read past the end of x). The ISA named takes that path.
 X_ROW_CASES = [
     # (x shape, weight shape, stride, padding, groups, ISA)
     ((2, 32, 28, 28), (48, 32, 3, 3), 1, 1, 1, "avx512"),
     ((1, 64, 7, 7), (96, 64, 3, 3), 1, 1, 1, "avx512"),
     ((1, 48, 29, 28), (64, 48, 3, 3), (2, 1), 1, 1, "avx512"),
+    ((1, 64, 28, 28), (64, 64, 3, 3), 2, 1, 1, "avx512"),
+    ((1, 64, 20, 25), (64, 64, 3, 3), (1, 2), ((1, 1), (0, 0)), 1, "avx2"),
     ((1, 64, 14, 14), (128, 32, 3, 3), 1, 1, 2, "avx512"),
     ((1, 64, 8, 8), (64, 64, 3, 1), 1, ((1, 1), (0, 0)), 1, "scalar"),
     ((1, 16, 5, 13), (32, 16, 3, 1), 1, ((1, 1), (0, 0)), 1, "avx512"),  # rows of one partial tile

@@ -202,9 +202,9 @@ static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _tile)(
     for (size_t r = 0; r < k_runs; r++, a_offsets += k_run_stride, w += k_run_stride * GEMM_NR) {
         if (edges) {
             const size_t inner = kc - lead - trail;
-            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, lead, a, a_offsets, NULL, w, 1, 0);
-            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, inner, a, a_offsets + lead, NULL, w + lead * GEMM_NR, 0, 0);
-            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, trail, a, a_offsets + lead + inner, NULL,
+            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, lead, a, a_offsets, pixels, w, 1, 0);
+            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, inner, a, a_offsets + lead, pixels, w + lead * GEMM_NR, 0, 0);
+            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, trail, a, a_offsets + lead + inner, pixels,
                                                w + (lead + inner) * GEMM_NR, 0, 1);
         } else if (pixels) {
             GEMM_PASTE(GEMM_NAME, _accumulate)(acc, kc, a, a_offsets, pixels, w, 0, 0);
@@ -233,10 +233,15 @@ static __attribute__((noinline)) void GEMM_PASTE(GEMM_NAME, _runs)(
 
 static __attribute__((noinline)) void GEMM_PASTE(GEMM_NAME, _edges)(
     size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride, size_t lead, size_t trail,
-    const GEMM_T *restrict a, const ptrdiff_t *restrict a_offsets, const GEMM_T *restrict w, GEMM_T *restrict out,
-    size_t out_channel_stride, const fc_tile_run *restrict runs, size_t run_count, const GEMM_EPILOGUE *ep) {
-    GEMM_PASTE(GEMM_NAME, _tile)(mr, nc, kc, k_runs, k_run_stride, lead, trail, a, a_offsets, NULL, w, out,
-                                 out_channel_stride, runs, run_count, ep, 1);
+    const GEMM_T *restrict a, const ptrdiff_t *restrict a_offsets, const ptrdiff_t *restrict pixels,
+    const GEMM_T *restrict w, GEMM_T *restrict out, size_t out_channel_stride, const fc_tile_run *restrict runs,
+    size_t run_count, const GEMM_EPILOGUE *ep) {
+    if (pixels) /* pixels of one row at a column stride */
+        GEMM_PASTE(GEMM_NAME, _tile)(mr, nc, kc, k_runs, k_run_stride, lead, trail, a, a_offsets, pixels, w, out,
+                                     out_channel_stride, runs, run_count, ep, 1);
+    else
+        GEMM_PASTE(GEMM_NAME, _tile)(mr, nc, kc, k_runs, k_run_stride, lead, trail, a, a_offsets, NULL, w, out,
+                                     out_channel_stride, runs, run_count, ep, 1);
 }
 
 void GEMM_NAME(size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride, size_t lead, size_t trail,
@@ -244,7 +249,7 @@ void GEMM_NAME(size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stri
                const GEMM_T *restrict w, GEMM_T *restrict out, size_t out_channel_stride,
                const fc_tile_run *restrict runs, size_t run_count, const GEMM_EPILOGUE *ep) {
     if (lead || trail)
-        GEMM_PASTE(GEMM_NAME, _edges)(mr, nc, kc, k_runs, k_run_stride, lead, trail, a, a_offsets, w, out,
+        GEMM_PASTE(GEMM_NAME, _edges)(mr, nc, kc, k_runs, k_run_stride, lead, trail, a, a_offsets, pixels, w, out,
                                       out_channel_stride, runs, run_count, ep);
     else if (k_runs == 1)
         GEMM_PASTE(GEMM_NAME, _tile)(mr, nc, kc, 1, 0, 0, 0, a, a_offsets, pixels, w, out, out_channel_stride, runs,

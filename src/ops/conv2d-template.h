@@ -169,9 +169,13 @@ static size_t CONV_FN(_tile_extent)(const CONV_FN(_band) *band, size_t t, size_t
         *end = c.end;
         return c.start;
     }
-    const size_t start =
-        l->tiling.order == CONV_TILES_PER_ROW ? t / l->segments * l->pixel_step_h + t % l->segments * width : t * width;
-    *end = start + width;
+    if (l->tiling.order != CONV_TILES_PER_ROW) {
+        *end = t * width + width;
+        return t * width;
+    }
+    const size_t step = l->pixel_step_w, start = t / l->segments * l->pixel_step_h + t % l->segments * width * step;
+    *end = start + (width - 1) * step + 1;
+    for (size_t i = 0; pixels && i < width; i++) pixels[i] = (ptrdiff_t)(i * step);
     return start;
 }
 
@@ -210,8 +214,12 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
         CONV_T *out_rows = band->out + (ptrdiff_t)row0 * band->out_channel_stride;
         if (band->gemmt) {
             const CONV_T *w = band->packed + i * k_size * rows_per_panel;
+            /* Compact tiles read each pixel at its own offset, tiles of one row of x at its
+             * column stride. */
             const int compact = l->tiling.order == CONV_TILES_COMPACT;
+            const int strided = l->tiling.order == CONV_TILES_PER_ROW && l->pixel_step_w > 1;
             ptrdiff_t pixels[CONV_MAX_COMPACT_WIDTH];
+            for (size_t i = 0; strided && i < l->tile_width; i++) pixels[i] = (ptrdiff_t)(i * l->pixel_step_w);
             for (size_t t = t0; t < t1; t++) {
                 /* The tile's first pixel in B, its pixels, the runs of them that are stored,
                  * the output rows and columns they span. */
@@ -228,7 +236,7 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
                     ow_max = c.ow_max;
                 } else if (l->tiling.order == CONV_TILES_PER_ROW) {
                     ow_min = t % l->segments * l->tile_width;
-                    start = t / l->segments * l->pixel_step_h + ow_min;
+                    start = t / l->segments * l->pixel_step_h + ow_min * l->pixel_step_w;
                     tile_pixels = s->out_width - ow_min < l->tile_width ? s->out_width - ow_min : l->tile_width;
                     ow_max = ow_min + tile_pixels - 1;
                     oh_min = oh_max = band->oh0 + t / l->segments;
@@ -245,7 +253,8 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
                 const conv_tile_steps k =
                     conv_tile_k(s, l->channel_block, oh_min, oh_max, ow_min, ow_max, edge_pixels);
                 band->gemmt->ukernel(tile_pixels, rows, k.kc, k.k_runs, k.k_run_stride, k.lead, k.trail,
-                                     copy ? copy : band->b + start, offsets + k.k0, compact && !copy ? pixels : NULL,
+                                     copy ? copy : band->b + start, offsets + k.k0,
+                                     (compact || strided) && !copy ? pixels : NULL,
                                      w + k.k0 * rows_per_panel, out_rows, ocs, runs, count, &ep);
             }
         } else {
@@ -274,7 +283,7 @@ static void CONV_FN(_run_tiles)(const CONV_FN(_band) *band, size_t panel0, size_
                                 CONV_T *scratch) {
     const size_t width = band->l->tile_width;
     const size_t k_size = conv_k_size(band->s);
-    const int compact = band->l->tiling.order == CONV_TILES_COMPACT;
+    const int gathered = band->l->tiling.order == CONV_TILES_COMPACT || band->l->tiling.order == CONV_TILES_PER_ROW;
     ptrdiff_t pixels[CONV_MAX_COMPACT_WIDTH];
     for (size_t t = t0, end; t < t1; t++) {
         size_t safe_end = t;
@@ -287,7 +296,7 @@ static void CONV_FN(_run_tiles)(const CONV_FN(_band) *band, size_t panel0, size_
         const size_t start = CONV_FN(_tile_extent)(band, t, &end, pixels);
         for (size_t k = 0; k < k_size; k++)
             for (size_t j = 0; j < width; j++) {
-                const size_t at = start + (compact ? (size_t)pixels[j] : j) + (size_t)band->offsets[k];
+                const size_t at = start + (gathered ? (size_t)pixels[j] : j) + (size_t)band->offsets[k];
                 scratch[k * width + j] = at < band->b_length ? band->b[at] : 0;
             }
         CONV_FN(_multiply)(band, panel0, panel1, t, t + 1, scratch);

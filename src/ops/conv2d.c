@@ -403,7 +403,7 @@ static double conv_compact_work(const fc_conv2d_shape *s, size_t mr, size_t bloc
  * channel blocks; the last tile must be full). */
 static int conv_row_tiles_skip_padding(const fc_conv2d_shape *s, size_t mr, size_t block) {
     const size_t ow_last = s->out_width - 1, kw = s->kernel_width;
-    if (s->stride_width != 1 || ow_last == 0) return 0;
+    if (ow_last == 0) return 0;
     size_t first0, last0, first1, last1, first_m, last_m, first_n, last_n;
     conv_col_taps(s, 0, &first0, &last0);
     conv_col_taps(s, 1, &first1, &last1);
@@ -601,7 +601,7 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
     if (transposed) conv_transposed_work(s, tile_width, &l->tiling);
     /* Compact tiles read each pixel at its own offset: on a layer without padding, at its
      * strides in x itself, which then needs no staging; so do tiles of one row that skip
-     * every tap reading padding (at column stride 1). */
+     * every tap reading padding. */
     const int strided_x =
         !expanded && l->tiling.order == CONV_TILES_COMPACT && conv_needs_staging(s) && conv_reads_inside(s);
     l->x_rows = transposed && l->tiling.order == CONV_TILES_PER_ROW && conv_needs_staging(s) &&
@@ -657,7 +657,7 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
     }
     l->plane_size = l->plane_rows * l->row_width;
     l->pixel_step_h = strided_x || l->x_rows ? s->stride_height * l->row_width : l->row_width;
-    l->pixel_step_w = strided_x ? s->stride_width : 1;
+    l->pixel_step_w = strided_x || l->x_rows ? s->stride_width : 1;
     l->tap_origin = l->x_rows ? -(ptrdiff_t)(s->pad_top * l->row_width + s->pad_left) : 0;
 
     l->panel_rows = panel_rows;
