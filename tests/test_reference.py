@@ -47,3 +47,11 @@ def test_activations():
     assert reference.activate(y, "relu6").ravel().tolist() == [0, 0, 0, 3, 6]
     assert reference.activate(y, ("leaky_relu", 0.5)).ravel().tolist() == [-1, -0.25, 0, 3, 7]
     assert reference.activate(y, ("clamp", (-1, 4))).ravel().tolist() == [-1, -0.5, 0, 3, 4]
+
+
+@pytest.mark.parametrize("weight_shape,dilation", [((4, 2, 9, 1), 1), ((4, 2, 3, 3), 5)])
+def test_conv2d_reference_rejects_a_kernel_larger_than_the_input(weight_shape, dilation):
+    """As fastconv.conv2d: an error (not an empty result, nor numpy's error on a negative size)."""
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        reference.conv2d(np.zeros((1, 2, 7, 7)), np.zeros(weight_shape), padding=((0, 1), (0, 0)),
+                         dilation=dilation)

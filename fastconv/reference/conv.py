@@ -57,6 +57,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, acti
     xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
     oh = (h + top + bottom - dh * (kh - 1) - 1) // sh + 1
     ow = (w + left + right - dw * (kw - 1) - 1) // sw + 1
+    if oh < 1 or ow < 1:  # as fastconv and torch: an error, not an empty result
+        raise ValueError(f"the kernel (extent {dh * (kh - 1) + 1}x{dw * (kw - 1) + 1} with dilation) is larger "
+                         f"than the padded input ({h + top + bottom}x{w + left + right})")
     cout_g = cout // groups
     out = np.zeros((n, cout, oh, ow))
     for g in range(groups):
