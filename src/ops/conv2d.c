@@ -15,7 +15,10 @@
  * whose work pays for packing) may run "transposed" tiles instead: MR pixels (of one row, of
  * the wide band as regular tiles take them, or of the output pixels in a sequence) x NR
  * output channels, over weights packed by tap, so that a tile skips the kernel rows (and,
- * on AVX-512, columns) that read padding for all its pixels. */
+ * on AVX-512, columns) that read padding for all its pixels. Transposed tiles that read no
+ * padding at all (compact tiles of an unpadded layer; tiles of one row where only the edge
+ * pixels read padding, and skip it on their own) read x itself at its strides: nothing is
+ * staged. */
 #include "ops/conv2d.h"
 
 #include <stdint.h>
@@ -77,8 +80,9 @@
 #define CONV_UNPADDED_STAGE_COST 16.0
 /* Shared staging of a band that every thread then reads costs each thread its reads of lines
  * that another core wrote, and a barrier: each thread stages the whole band itself instead
- * where its copy (priced by CONV_STAGE_COST, which is high: 3x3 s2 64->128 @56 is priced at
- * 12 % of a call, measured 5 %) is at most this fraction of its share of the multiply-adds. */
+ * where its copy (priced by CONV_STAGE_COST, which is high: 3x3 s2 64->128 @56, when it
+ * staged, was priced at 12 % of a call, measured 5 %) is at most this fraction of its share
+ * of the multiply-adds. */
 #define CONV_COPY_STAGE_FRACTION 0.25
 /* Staged planes per scheduling step: small enough that an idle thread can take over. */
 #define CONV_STAGE_PLANES_PER_TASK 4
