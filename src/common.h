@@ -61,9 +61,9 @@ typedef void fc_f64_gemm_ukernel(size_t mr, size_t kc, const double *a, size_t a
  * (<= MR) pixels at a + a_offsets[k], consecutive (pixels NULL) or at pixels[0..MR) from
  * there (all MR readable: the kernel reads MR pixels); w: rows of NR packed weights, one
  * per k. The tile sums k_runs runs of kc steps, run r over k in [r * k_run_stride, ... + kc)
- * (a tile near the padding skips the taps that read only zeros for all its pixels). With
- * consecutive pixels, the first `lead` steps of each run skip pixel 0 and the last `trail`
- * pixel MR - 1 (taps that read only zeros for that pixel; lead + trail <= kc).
+ * (a tile near the padding skips the taps that read only zeros for all its pixels). The
+ * first `lead` steps of each run skip pixel 0 and the last `trail` pixel MR - 1 (taps that
+ * read only zeros for that pixel; lead + trail <= kc).
  * Channels 0..nc-1 (out_channel_stride apart) are stored through `runs` as the regular
  * kernel's rows are (tile pixels [column, column + length) to offset..offset+length of the
  * channel's plane; the others are dropped). The epilogue's bias/slope/scale are per channel; its

@@ -164,7 +164,7 @@ static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _store)(
 /* The k loop: pixel i of B row k at a + a_offsets[k] + i, or + pixels[i]; inlined once
  * for each (consecutive pixels address by constant displacements, other pixels by their
  * offsets, which the loop keeps in registers as far as there are registers), and for
- * consecutive pixels that skip pixel 0 (skip_first) or MR - 1 (skip_last). */
+ * steps that skip pixel 0 (skip_first) or MR - 1 (skip_last). */
 static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _accumulate)(
     GEMM_VEC acc[GEMM_MR][GEMM_NV], size_t kc, const GEMM_T *restrict a, const ptrdiff_t *restrict a_offsets,
     const ptrdiff_t *restrict pixels, const GEMM_T *restrict w, const int skip_first, const int skip_last) {

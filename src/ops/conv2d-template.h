@@ -173,9 +173,9 @@ static size_t CONV_FN(_tile_extent)(const CONV_FN(_band) *band, size_t t, size_t
         *end = t * width + width;
         return t * width;
     }
-    const size_t step = l->pixel_step_w, start = t / l->segments * l->pixel_step_h + t % l->segments * width * step;
-    *end = start + (width - 1) * step + 1;
-    for (size_t i = 0; pixels && i < width; i++) pixels[i] = (ptrdiff_t)(i * step);
+    const size_t start = conv_row_tile_start(l, t);
+    *end = start + (width - 1) * l->pixel_step_w + 1;
+    if (pixels) conv_row_tile_pixels(l, pixels);
     return start;
 }
 
@@ -219,7 +219,7 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
             const int compact = l->tiling.order == CONV_TILES_COMPACT;
             const int strided = l->tiling.order == CONV_TILES_PER_ROW && l->pixel_step_w > 1;
             ptrdiff_t pixels[CONV_MAX_COMPACT_WIDTH];
-            for (size_t i = 0; strided && i < l->tile_width; i++) pixels[i] = (ptrdiff_t)(i * l->pixel_step_w);
+            if (strided) conv_row_tile_pixels(l, pixels);
             for (size_t t = t0; t < t1; t++) {
                 /* The tile's first pixel in B, its pixels, the runs of them that are stored,
                  * the output rows and columns they span. */
@@ -236,7 +236,7 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
                     ow_max = c.ow_max;
                 } else if (l->tiling.order == CONV_TILES_PER_ROW) {
                     ow_min = t % l->segments * l->tile_width;
-                    start = t / l->segments * l->pixel_step_h + ow_min * l->pixel_step_w;
+                    start = conv_row_tile_start(l, t);
                     tile_pixels = s->out_width - ow_min < l->tile_width ? s->out_width - ow_min : l->tile_width;
                     ow_max = ow_min + tile_pixels - 1;
                     oh_min = oh_max = band->oh0 + t / l->segments;

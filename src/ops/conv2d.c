@@ -728,6 +728,17 @@ static void conv_tap_offsets(const fc_conv2d_shape *s, const conv_layout *l, ptr
     }
 }
 
+/* Tile t of one row's tiles (CONV_TILES_PER_ROW): where it starts in the band's B source,
+ * and its pixels' offsets from there (tile_width of them: 0, 1, ... or the column stride's
+ * multiples on x read at its strides). */
+static size_t conv_row_tile_start(const conv_layout *l, size_t t) {
+    return t / l->segments * l->pixel_step_h + t % l->segments * l->tile_width * l->pixel_step_w;
+}
+
+static void conv_row_tile_pixels(const conv_layout *l, ptrdiff_t *pixels) {
+    for (size_t i = 0; i < l->tile_width; i++) pixels[i] = (ptrdiff_t)(i * l->pixel_step_w);
+}
+
 /* The output columns of the tile starting at wide pixel q0 of a band starting at row oh0. */
 static size_t conv_tile_runs(const fc_conv2d_shape *s, const conv_layout *l, size_t oh0, size_t band_pixels,
                              size_t q0, size_t nr, fc_tile_run *runs) {
