@@ -57,24 +57,37 @@ typedef void fc_f64_gemm_ukernel(size_t mr, size_t kc, const double *a, size_t a
                                     double *out, size_t out_row_stride, const fc_tile_run *runs, size_t run_count,
                                     const fc_f64_epilogue *ep);
 
+/* Most edge pixels per side of a transposed tile that skip taps on their own: a 1x7
+ * kernel's padding of 3. */
+#define FC_MAX_EDGE_PIXELS 3
+
+/* The steps at the ends of each run of k of a transposed tile whose taps read padding for
+ * some of its edge pixels only. A run starts with lead[FC_MAX_EDGE_PIXELS - 1] steps that
+ * skip the tile's first FC_MAX_EDGE_PIXELS pixels, ..., then lead[0] steps that skip its
+ * pixel 0; it ends with trail[0] steps that skip its last pixel, ..., then
+ * trail[FC_MAX_EDGE_PIXELS - 1] steps that skip its last FC_MAX_EDGE_PIXELS pixels. */
+typedef struct {
+    size_t lead[FC_MAX_EDGE_PIXELS], trail[FC_MAX_EDGE_PIXELS];
+} fc_tile_edges;
+
 /* The transposed GEMM microkernel: an MR-pixel x NR-channel tile. a: B source, row k's mr
  * (<= MR) pixels at a + a_offsets[k], consecutive (pixels NULL) or at pixels[0..MR) from
  * there (all MR readable: the kernel reads MR pixels); w: rows of NR packed weights, one
  * per k. The tile sums k_runs runs of kc steps, run r over k in [r * k_run_stride, ... + kc)
- * (a tile near the padding skips the taps that read only zeros for all its pixels). The
- * first `lead` steps of each run skip pixel 0 and the last `trail` pixel MR - 1 (taps that
- * read only zeros for that pixel; lead + trail <= kc).
+ * (a tile near the padding skips the taps that read only zeros for all its pixels); with
+ * `edges` (else NULL), each run's first and last steps skip some edge pixels (taps that
+ * read only zeros for those pixels, see fc_tile_edges).
  * Channels 0..nc-1 (out_channel_stride apart) are stored through `runs` as the regular
  * kernel's rows are (tile pixels [column, column + length) to offset..offset+length of the
  * channel's plane; the others are dropped). The epilogue's bias/slope/scale are per channel; its
  * residual is laid out as out, residual_row_stride apart per channel. */
 typedef void fc_f32_gemm_transposed_ukernel(size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride,
-                                            size_t lead, size_t trail, const float *a, const ptrdiff_t *a_offsets,
+                                            const fc_tile_edges *edges, const float *a, const ptrdiff_t *a_offsets,
                                             const ptrdiff_t *pixels, const float *w, float *out,
                                             size_t out_channel_stride, const fc_tile_run *runs, size_t run_count,
                                             const fc_f32_epilogue *ep);
 typedef void fc_f64_gemm_transposed_ukernel(size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride,
-                                            size_t lead, size_t trail, const double *a, const ptrdiff_t *a_offsets,
+                                            const fc_tile_edges *edges, const double *a, const ptrdiff_t *a_offsets,
                                             const ptrdiff_t *pixels, const double *w, double *out,
                                             size_t out_channel_stride, const fc_tile_run *runs, size_t run_count,
                                             const fc_f64_epilogue *ep);

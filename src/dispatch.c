@@ -41,7 +41,8 @@ fc_f64_gemm_ukernel fc_f64_gemm_ukernel_12x16__avx512f, fc_f64_gemm_ukernel_8x24
     fc_f64_gemm_ukernel_12x8__avx512f, fc_f64_gemm_ukernel_8x8__avx512f;
 fc_f32_gemm_transposed_ukernel fc_f32_gemm_transposed_ukernel_14x32__avx512f,
     fc_f32_gemm_transposed_ukernel_7x48__avx512f, fc_f32_gemm_transposed_ukernel_14x16__avx512f,
-    fc_f32_gemm_transposed_ukernel_7x32__avx512f, fc_f32_gemm_transposed_ukernel_8x48__avx512f;
+    fc_f32_gemm_transposed_ukernel_7x32__avx512f, fc_f32_gemm_transposed_ukernel_8x48__avx512f,
+    fc_f32_gemm_transposed_ukernel_17x16__avx512f;
 fc_f64_gemm_transposed_ukernel fc_f64_gemm_transposed_ukernel_14x16__avx512f,
     fc_f64_gemm_transposed_ukernel_7x24__avx512f, fc_f64_gemm_transposed_ukernel_14x8__avx512f,
     fc_f64_gemm_transposed_ukernel_7x16__avx512f, fc_f64_gemm_transposed_ukernel_8x24__avx512f;
@@ -55,7 +56,8 @@ static const fc_dispatch_table avx512_table = {
                             {fc_f32_gemm_transposed_ukernel_7x48__avx512f, 7, 48},
                             {fc_f32_gemm_transposed_ukernel_14x16__avx512f, 14, 16},
                             {fc_f32_gemm_transposed_ukernel_7x32__avx512f, 7, 32},
-                            {fc_f32_gemm_transposed_ukernel_8x48__avx512f, 8, 48}},
+                            {fc_f32_gemm_transposed_ukernel_8x48__avx512f, 8, 48},
+                            {fc_f32_gemm_transposed_ukernel_17x16__avx512f, 17, 16}},
     .f64_gemm_transposed = {{fc_f64_gemm_transposed_ukernel_14x16__avx512f, 14, 16},
                             {fc_f64_gemm_transposed_ukernel_7x24__avx512f, 7, 24},
                             {fc_f64_gemm_transposed_ukernel_14x8__avx512f, 14, 8},

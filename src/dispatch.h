@@ -42,7 +42,7 @@ typedef struct {
  * transposed tiles include narrow ones (one or two vectors of channels) for grouped layers
  * with 16 or 32 output channels per group. */
 #define FC_GEMM_TILES 2
-#define FC_GEMM_TRANSPOSED_TILES 5
+#define FC_GEMM_TRANSPOSED_TILES 6
 
 typedef struct {
     int isa;

@@ -256,7 +256,7 @@ def test_group_tasks(isa, threads, size, padding):
 
 @pytest.mark.parametrize("x_shape,w_shape,kwargs", [
     ((1, 32, 30, 30), (40, 32, 3, 3), dict(padding=1)),
-    ((1, 32, 300, 40), (48, 32, 3, 3), dict(padding=1)),  # two bands of rows
+    ((1, 32, 300, 41), (48, 32, 3, 3), dict(padding=1)),  # two bands of rows
     ((1, 16, 33, 63), (160, 16, 3, 3), dict(stride=2, padding=1)),  # four phase planes
     ((1, 64, 20, 20), (96, 32, 3, 3), dict(padding=1, groups=2)),
 ], ids=["plain", "bands", "stride2", "groups"])

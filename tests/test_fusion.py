@@ -234,17 +234,17 @@ def test_plan_transposed_tiles_skip_padding_rows(isa, case, dtype):
                                                                                                    "compact")
 
 
-# Rows whose width no tile divides (17, 10) take compact transposed tiles: consecutive output
+# Rows whose width no tile divides (19, 10) take compact transposed tiles: consecutive output
 # pixels across rows, each read at its own offset, none computed and dropped. Padded columns
 # on both sides (reads past a staged band's end), a band split of a deep input, x itself as
 # the B source (no padding, stride 1), strides, groups, partial last tiles.
 COMPACT_CASES = [
     # (batch, cin, cout, h, w, kernel, padding, stride, groups)
-    (1, 64, 64, 17, 17, (1, 7), ((0, 0), (3, 3)), 1, 1),
+    (1, 64, 64, 19, 19, (1, 7), ((0, 0), (3, 3)), 1, 1),
     (2, 48, 64, 35, 35, (3, 3), 0, 2, 1),
     (1, 64, 64, 12, 12, (3, 3), 0, 1, 1),
     (2, 64, 64, 17, 17, (3, 3), ((1, 2), (2, 1)), 1, 2),
-    (1, 1536, 32, 17, 17, (1, 7), ((0, 0), (3, 3)), 1, 1),
+    (1, 1536, 32, 19, 19, (1, 7), ((0, 0), (3, 3)), 1, 1),
 ]
 
 
@@ -265,12 +265,12 @@ def test_plan_compact_transposed_tiles(isa, case, dtype):
 # 3-wide map), columns that read padding only (no k at all), several bands, groups.
 EDGE_CASES = [
     # (x shape, weight shape, stride, padding, dilation, groups)
-    ((1, 64, 17, 17), (64, 64, 1, 7), 1, ((0, 0), (3, 3)), 1, 1),
+    ((1, 64, 19, 19), (64, 64, 1, 7), 1, ((0, 0), (3, 3)), 1, 1),
     ((2, 64, 16, 16), (64, 64, 3, 3), 2, ((1, 1), (2, 1)), 2, 1),
     ((1, 64, 6, 3), (64, 64, 1, 5), 1, ((0, 0), (2, 2)), 1, 1),
     ((1, 64, 9, 5), (64, 64, 1, 3), 1, ((0, 0), (4, 4)), 1, 1),
-    ((1, 1536, 17, 17), (32, 1536, 1, 7), 1, ((0, 0), (3, 3)), 1, 1),
-    ((1, 128, 17, 17), (64, 128, 1, 3), 1, ((0, 0), (0, 2)), 1, 1),
+    ((1, 1536, 19, 19), (32, 1536, 1, 7), 1, ((0, 0), (3, 3)), 1, 1),
+    ((1, 128, 19, 19), (64, 128, 1, 3), 1, ((0, 0), (0, 2)), 1, 1),
     ((2, 96, 10, 10), (64, 48, 3, 3), 1, 1, 1, 2),
 ]
 
@@ -313,12 +313,12 @@ def test_plan_edge_pixel_taps(isa, case, dtype):
 # non-square strides and kernels in groups, batches; x ends at an unreadable page.
 STRIDED_X_CASES = [
     # (x shape, weight shape, stride, dilation, groups)
-    ((1, 128, 28, 28), (256, 128, 1, 1), 2, 1, 1),
+    ((1, 128, 34, 34), (256, 128, 1, 1), 2, 1, 1),
     ((2, 32, 35, 35), (96, 32, 3, 3), 2, 1, 1),
     ((1, 64, 23, 20), (64, 32, 3, 2), (3, 2), (1, 2), 2),
     ((1, 64, 29, 29), (128, 64, 3, 3), 2, 2, 1),
     ((1, 96, 15, 15), (64, 96, 1, 1), 3, 1, 1),
-    ((2, 128, 14, 14), (128, 128, 1, 1), 2, 1, 1),
+    ((2, 128, 18, 18), (128, 128, 1, 1), 2, 1, 1),
 ]
 
 
@@ -336,8 +336,10 @@ def test_plan_compact_tiles_read_x_at_strides(isa, case, dtype):
 # row, the edge pixels' own kernel columns on AVX-512's channel blocks), so they read x
 # itself, with no staged copy: padding on every side (two tiles a row, rows of 7), strides
 # of 2 (pixels of a row read at the column stride), groups, vertical padding only (any
-# ISA), rows of one partial tile (whose
-# pixels past the row must not be read past the end of x). The ISA named takes that path.
+# ISA), rows of one partial tile (whose pixels past the row must not be read past the end
+# of x); up to three edge pixels a side that skip different kernel columns (1x7, 7x7 and
+# 5x5 kernels, asymmetric padding, both sides in one tile of a 7-wide row). The ISA named
+# takes that path.
 X_ROW_CASES = [
     # (x shape, weight shape, stride, padding, groups, ISA)
     ((2, 32, 28, 28), (48, 32, 3, 3), 1, 1, 1, "avx512"),
@@ -349,6 +351,12 @@ X_ROW_CASES = [
     ((1, 64, 8, 8), (64, 64, 3, 1), 1, ((1, 1), (0, 0)), 1, "scalar"),
     ((1, 16, 5, 13), (32, 16, 3, 1), 1, ((1, 1), (0, 0)), 1, "avx512"),  # rows of one partial tile
     ((1, 64, 20, 20), (64, 64, 3, 3), (2, 1), ((1, 1), (0, 0)), 1, "avx2"),
+    ((1, 64, 17, 17), (64, 64, 1, 7), 1, ((0, 0), (3, 3)), 1, "avx512"),
+    ((2, 48, 17, 17), (40, 48, 7, 1), 1, ((3, 3), (0, 0)), 1, "avx512"),
+    ((1, 32, 17, 17), (32, 32, 7, 7), 1, 3, 1, "avx512"),
+    ((1, 32, 14, 14), (48, 32, 5, 5), 1, 2, 1, "avx512"),
+    ((1, 64, 17, 17), (64, 64, 1, 5), 1, ((0, 0), (3, 1)), 1, "avx512"),
+    ((1, 32, 7, 7), (48, 32, 1, 7), 1, ((0, 0), (3, 3)), 1, "avx512"),
 ]
 
 
@@ -359,12 +367,32 @@ def test_plan_row_tiles_read_x(isa, case, dtype):
     x, wt, b = at_page_end(make(x_shape, dtype)), make(w_shape, dtype, seed=1), make(w_shape[0], dtype, seed=2)
     check_plan_into_slice(x, wt, b, stride, padding, groups, dtype, plain_call=True)
     if isa == taken_on and dtype == np.float32:
-        # No staged copy: the workspace holds just each thread's scratch tile and the tap offsets.
+        # No staged copy: the workspace holds just each thread's scratch tile (17 pixels at
+        # most) and the tap offsets.
         k_size = w_shape[1] * w_shape[2] * w_shape[3]
-        scratch = fastconv.get_num_threads() * k_size * 16 * 4 + 2 * k_size * 8
+        scratch = fastconv.get_num_threads() * k_size * 17 * 4 + 2 * k_size * 8
         plan = fastconv.Conv2d(wt, b, stride=stride, padding=padding, groups=groups)
         assert plan.workspace_bytes(x_shape) <= scratch
         assert fastconv._ext.conv2d_method(plan.geometry(x_shape).c_shape(), "float32", True) == "transposed"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("activation", [None, "relu6"])
+@pytest.mark.parametrize("kernel,padding", [((1, 7), ((0, 0), (3, 3))), ((7, 1), ((3, 3), (0, 0))), ((3, 3), 1)],
+                         ids=["1x7", "7x1", "3x3"])
+def test_plan_rows_of_17(isa, kernel, padding, activation, dtype):
+    """Rows of 17 (Inception-v3's 17x17 maps) take one tile a row on AVX-512, 17 pixels by
+    16 channels, whose 17th pixel is stored element by element (without a residual): with
+    and without an epilogue, a partial last panel, into a channel slice."""
+    x, wt, b = make((2, 32, 17, 17), dtype), make((40, 32) + kernel, dtype, seed=1), make(40, dtype, seed=2)
+    plan = fastconv.Conv2d(wt, b, padding=padding, activation=activation)
+    buf = nan_filled((2, 43, 17, 17), dtype)
+    plan(x, out=buf[:, 1:41])
+    assert_close(buf[:, 1:41], reference.conv2d(x, wt, b, 1, padding, activation=activation), dtype)
+    assert np.isnan(buf[:, [0, 41, 42]]).all()
+    assert_close(fastconv.conv2d(x, wt, padding=padding), reference.conv2d(x, wt, None, 1, padding), dtype)
+    if isa == "avx512" and dtype == np.float32 and kernel != (3, 3):  # the path under test is taken
+        assert fastconv._ext.conv2d_transposed_channels(plan.geometry(x.shape).c_shape(), "float32") == 16
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -36,6 +36,8 @@ static inline void GEMM_PASTE(GEMM_NAME, _store_lanes)(GEMM_T *p, GEMM_VEC v, si
     (GEMM_MR >= GEMM_VL ? GEMM_VL                                                                                  \
                         : GEMM_MR <= 1 ? 1 : GEMM_MR <= 2 ? 2 : GEMM_MR <= 4 ? 4 : GEMM_MR <= 8 ? 8 : 16)
 #define GEMM_GROUPS (GEMM_VL / GEMM_SLOT)
+/* Most pixels past a tile's last whole block that are stored element by element. */
+#define GEMM_ELEMENT_STORE_PIXELS 2
 
 static inline GEMM_IVEC GEMM_PASTE(GEMM_NAME, _lane_numbers)(void) {
     static const GEMM_INT numbers[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
@@ -130,6 +132,15 @@ static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _store)(
 #pragma GCC unroll 64
         for (size_t p0 = 0; p0 < GEMM_MR && p0 < mr; p0 += GEMM_SLOT) {
             const size_t n = mr - p0 < GEMM_SLOT ? mr - p0 : GEMM_SLOT;
+            /* The few pixels past the last whole block (17 = 16 + 1) element by element: a
+             * transpose of a block this empty costs more than its stores. */
+            if (GEMM_MR % GEMM_VL && p0 + GEMM_SLOT > GEMM_MR && GEMM_MR % GEMM_VL <= GEMM_ELEMENT_STORE_PIXELS &&
+                whole && (!ep || early)) {
+                for (size_t q = 0; q < n; q++)
+                    for (size_t j = 0; j < GEMM_VL && v * GEMM_VL + j < nc; j++)
+                        out[(v * GEMM_VL + j) * out_channel_stride + runs->offset + p0 + q] = acc[p0 + q][v][j];
+                continue;
+            }
             GEMM_VEC block[GEMM_VL]; /* row g * SLOT + q: pixel p0 + q of channel vector v + g */
 #pragma GCC unroll 64
             for (size_t r = 0; r < GEMM_VL; r++)
@@ -163,11 +174,11 @@ static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _store)(
 
 /* The k loop: pixel i of B row k at a + a_offsets[k] + i, or + pixels[i]; inlined once
  * for each (consecutive pixels address by constant displacements, other pixels by their
- * offsets, which the loop keeps in registers as far as there are registers), and for
- * steps that skip pixel 0 (skip_first) or MR - 1 (skip_last). */
+ * offsets, which the loop keeps in registers as far as there are registers), and for each
+ * count of edge pixels skipped: the first skip_lo or the last skip_hi. */
 static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _accumulate)(
     GEMM_VEC acc[GEMM_MR][GEMM_NV], size_t kc, const GEMM_T *restrict a, const ptrdiff_t *restrict a_offsets,
-    const ptrdiff_t *restrict pixels, const GEMM_T *restrict w, const int skip_first, const int skip_last) {
+    const ptrdiff_t *restrict pixels, const GEMM_T *restrict w, const size_t skip_lo, const size_t skip_hi) {
     ptrdiff_t at[GEMM_MR];
 #pragma GCC unroll 64
     for (size_t i = 0; i < GEMM_MR; i++) at[i] = pixels ? pixels[i] : (ptrdiff_t)i;
@@ -178,7 +189,7 @@ static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _accumul
         for (size_t v = 0; v < GEMM_NV; v++) wv[v] = *(const GEMM_VEC *)(w + v * GEMM_VL);
 #pragma GCC unroll 64
         for (size_t i = 0; i < GEMM_MR; i++) {
-            if ((skip_first && i == 0) || (skip_last && i == GEMM_MR - 1)) continue;
+            if (i < skip_lo || i + skip_hi >= GEMM_MR) continue;
             const GEMM_T ai = ak[at[i]];
 #pragma GCC unroll 64
             for (size_t v = 0; v < GEMM_NV; v++) acc[i][v] += ai * wv[v];
@@ -187,28 +198,40 @@ static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _accumul
     }
 }
 
-/* The tile over k_runs runs of kc steps (see fc_f32_gemm_transposed_ukernel); with
- * `edges`, each run's first lead and last trail steps skip the edge pixels. */
+/* The tile over k_runs runs of kc steps (see fc_f32_gemm_transposed_ukernel); with edges,
+ * each run's first and last steps skip edge pixels: at most one per side (skip = 1, three k
+ * loops a run) or several (skip = 2, seven). */
 static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _tile)(
-    size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride, size_t lead, size_t trail,
+    size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride, const fc_tile_edges *edges,
     const GEMM_T *restrict a, const ptrdiff_t *restrict a_offsets, const ptrdiff_t *restrict pixels,
     const GEMM_T *restrict w, GEMM_T *restrict out, size_t out_channel_stride, const fc_tile_run *restrict runs,
-    size_t run_count, const GEMM_EPILOGUE *ep, const int edges) {
+    size_t run_count, const GEMM_EPILOGUE *ep, const int skip) {
     GEMM_VEC acc[GEMM_MR][GEMM_NV];
 #pragma GCC unroll 64
     for (size_t i = 0; i < GEMM_MR; i++)
 #pragma GCC unroll 64
         for (size_t v = 0; v < GEMM_NV; v++) acc[i][v] = (GEMM_VEC){0};
+    _Static_assert(FC_MAX_EDGE_PIXELS == 3, "one k loop per count of pixels skipped");
+    const size_t *lead = skip ? edges->lead : NULL, *trail = skip ? edges->trail : NULL;
     for (size_t r = 0; r < k_runs; r++, a_offsets += k_run_stride, w += k_run_stride * GEMM_NR) {
-        if (edges) {
-            const size_t inner = kc - lead - trail;
-            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, lead, a, a_offsets, pixels, w, 1, 0);
-            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, inner, a, a_offsets + lead, pixels, w + lead * GEMM_NR, 0, 0);
-            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, trail, a, a_offsets + lead + inner, pixels,
-                                               w + (lead + inner) * GEMM_NR, 0, 1);
+        if (skip == 2) {
+            size_t k = 0;
+            const size_t inner = kc - lead[0] - lead[1] - lead[2] - trail[0] - trail[1] - trail[2];
+            const size_t steps[7] = {lead[2], lead[1], lead[0], inner, trail[0], trail[1], trail[2]};
+#pragma GCC unroll 7
+            for (size_t part = 0; part < 7; k += steps[part], part++)
+                if (steps[part])
+                    GEMM_PASTE(GEMM_NAME, _accumulate)(acc, steps[part], a, a_offsets + k, pixels, w + k * GEMM_NR,
+                                                       part < 3 ? 3 - part : 0, part > 3 ? part - 3 : 0);
+        } else if (skip == 1) {
+            const size_t inner = kc - lead[0] - trail[0];
+            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, lead[0], a, a_offsets, pixels, w, 1, 0);
+            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, inner, a, a_offsets + lead[0], pixels, w + lead[0] * GEMM_NR, 0, 0);
+            GEMM_PASTE(GEMM_NAME, _accumulate)(acc, trail[0], a, a_offsets + lead[0] + inner, pixels,
+                                               w + (lead[0] + inner) * GEMM_NR, 0, 1);
         } else if (pixels) {
             GEMM_PASTE(GEMM_NAME, _accumulate)(acc, kc, a, a_offsets, pixels, w, 0, 0);
-        } else {
+        } else { /* consecutive pixels: at constant displacements */
             GEMM_PASTE(GEMM_NAME, _accumulate)(acc, kc, a, a_offsets, NULL, w, 0, 0);
         }
     }
@@ -221,38 +244,47 @@ static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _tile)(
 
 /* Tiles of several runs of k, and tiles that skip edge pixels, compiled apart from the
  * common tile of one run: a loop over runs around the k loop costs the k loop registers
- * (measured 2 % slower on 1x7 128->128 @17). */
+ * (measured 2 % slower on 1x7 128->128 @17); so do the seven k loops of several edge
+ * pixels the three of one (3x3 s2 256->512 @14: 3 % slower in one function). */
 static __attribute__((noinline)) void GEMM_PASTE(GEMM_NAME, _runs)(
     size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride, const GEMM_T *restrict a,
     const ptrdiff_t *restrict a_offsets, const ptrdiff_t *restrict pixels, const GEMM_T *restrict w,
     GEMM_T *restrict out, size_t out_channel_stride, const fc_tile_run *restrict runs, size_t run_count,
     const GEMM_EPILOGUE *ep) {
-    GEMM_PASTE(GEMM_NAME, _tile)(mr, nc, kc, k_runs, k_run_stride, 0, 0, a, a_offsets, pixels, w, out,
+    GEMM_PASTE(GEMM_NAME, _tile)(mr, nc, kc, k_runs, k_run_stride, NULL, a, a_offsets, pixels, w, out,
                                  out_channel_stride, runs, run_count, ep, 0);
 }
 
-static __attribute__((noinline)) void GEMM_PASTE(GEMM_NAME, _edges)(
-    size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride, size_t lead, size_t trail,
-    const GEMM_T *restrict a, const ptrdiff_t *restrict a_offsets, const ptrdiff_t *restrict pixels,
-    const GEMM_T *restrict w, GEMM_T *restrict out, size_t out_channel_stride, const fc_tile_run *restrict runs,
-    size_t run_count, const GEMM_EPILOGUE *ep) {
-    if (pixels) /* pixels of one row at a column stride */
-        GEMM_PASTE(GEMM_NAME, _tile)(mr, nc, kc, k_runs, k_run_stride, lead, trail, a, a_offsets, pixels, w, out,
-                                     out_channel_stride, runs, run_count, ep, 1);
-    else
-        GEMM_PASTE(GEMM_NAME, _tile)(mr, nc, kc, k_runs, k_run_stride, lead, trail, a, a_offsets, NULL, w, out,
-                                     out_channel_stride, runs, run_count, ep, 1);
-}
+/* Pixels of one row at a column stride, or consecutive ones. */
+#define GEMM_EDGES_FUNCTION(name, skip)                                                                              \
+    static __attribute__((noinline)) void GEMM_PASTE(GEMM_NAME, name)(                                              \
+        size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride, const fc_tile_edges *edges,            \
+        const GEMM_T *restrict a, const ptrdiff_t *restrict a_offsets, const ptrdiff_t *restrict pixels,            \
+        const GEMM_T *restrict w, GEMM_T *restrict out, size_t out_channel_stride,                                  \
+        const fc_tile_run *restrict runs, size_t run_count, const GEMM_EPILOGUE *ep) {                              \
+        if (pixels)                                                                                                 \
+            GEMM_PASTE(GEMM_NAME, _tile)(mr, nc, kc, k_runs, k_run_stride, edges, a, a_offsets, pixels, w, out,     \
+                                         out_channel_stride, runs, run_count, ep, skip);                            \
+        else                                                                                                        \
+            GEMM_PASTE(GEMM_NAME, _tile)(mr, nc, kc, k_runs, k_run_stride, edges, a, a_offsets, NULL, w, out,       \
+                                         out_channel_stride, runs, run_count, ep, skip);                            \
+    }
+GEMM_EDGES_FUNCTION(_edges, 1)
+GEMM_EDGES_FUNCTION(_wide_edges, 2)
+#undef GEMM_EDGES_FUNCTION
 
-void GEMM_NAME(size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride, size_t lead, size_t trail,
+void GEMM_NAME(size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride, const fc_tile_edges *edges,
                const GEMM_T *restrict a, const ptrdiff_t *restrict a_offsets, const ptrdiff_t *restrict pixels,
                const GEMM_T *restrict w, GEMM_T *restrict out, size_t out_channel_stride,
                const fc_tile_run *restrict runs, size_t run_count, const GEMM_EPILOGUE *ep) {
-    if (lead || trail)
-        GEMM_PASTE(GEMM_NAME, _edges)(mr, nc, kc, k_runs, k_run_stride, lead, trail, a, a_offsets, pixels, w, out,
+    if (edges && (edges->lead[1] | edges->lead[2] | edges->trail[1] | edges->trail[2]))
+        GEMM_PASTE(GEMM_NAME, _wide_edges)(mr, nc, kc, k_runs, k_run_stride, edges, a, a_offsets, pixels, w, out,
+                                           out_channel_stride, runs, run_count, ep);
+    else if (edges)
+        GEMM_PASTE(GEMM_NAME, _edges)(mr, nc, kc, k_runs, k_run_stride, edges, a, a_offsets, pixels, w, out,
                                       out_channel_stride, runs, run_count, ep);
     else if (k_runs == 1)
-        GEMM_PASTE(GEMM_NAME, _tile)(mr, nc, kc, 1, 0, 0, 0, a, a_offsets, pixels, w, out, out_channel_stride, runs,
+        GEMM_PASTE(GEMM_NAME, _tile)(mr, nc, kc, 1, 0, NULL, a, a_offsets, pixels, w, out, out_channel_stride, runs,
                                      run_count, ep, 0);
     else
         GEMM_PASTE(GEMM_NAME, _runs)(mr, nc, kc, k_runs, k_run_stride, a, a_offsets, pixels, w, out,
@@ -264,4 +296,5 @@ void GEMM_NAME(size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stri
 #undef GEMM_STORE_LANES
 #undef GEMM_SLOT
 #undef GEMM_GROUPS
+#undef GEMM_ELEMENT_STORE_PIXELS
 #include "gemm/gemm-template-end.h"

@@ -203,3 +203,13 @@
 #define GEMM_NAME fc_f64_gemm_transposed_ukernel_8x24__avx512f
 #define GEMM_EPILOGUE fc_f64_epilogue
 #include "gemm/gemm-transposed-template.h"
+
+/* Rows of 17 (Inception's 17x17 maps), one tile per row: 17 pixels x 1 vector. */
+#define GEMM_T float
+#define GEMM_LOAD_LANES GEMM_LOAD_LANES_PS
+#define GEMM_STORE_LANES GEMM_STORE_LANES_PS
+#define GEMM_MR 17
+#define GEMM_NR 16
+#define GEMM_NAME fc_f32_gemm_transposed_ukernel_17x16__avx512f
+#define GEMM_EPILOGUE fc_f32_epilogue
+#include "gemm/gemm-transposed-template.h"

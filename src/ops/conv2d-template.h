@@ -135,7 +135,7 @@ static CONV_FN(_compact) CONV_FN(_compact_tile)(const CONV_FN(_band) *band, size
         for (size_t i = c.count; pixels && i < width; i++) pixels[i] = pixels[c.count - 1];
         return c;
     }
-    ptrdiff_t at[CONV_MAX_COMPACT_WIDTH];
+    ptrdiff_t at[CONV_MAX_OFFSET_PIXELS];
     for (size_t i = 0; i < c.count; i++, conv_compact_next(band->s, &l->tiling, rows, &r, &ow)) {
         const size_t b = r * l->pixel_step_h + ow * l->pixel_step_w, out = (band->oh0 + r) * ow_count + ow;
         at[i] = (ptrdiff_t)b;
@@ -218,13 +218,13 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
              * column stride. */
             const int compact = l->tiling.order == CONV_TILES_COMPACT;
             const int strided = l->tiling.order == CONV_TILES_PER_ROW && l->pixel_step_w > 1;
-            ptrdiff_t pixels[CONV_MAX_COMPACT_WIDTH];
+            ptrdiff_t pixels[CONV_MAX_TILE_PIXELS];
             if (strided) conv_row_tile_pixels(l, pixels);
             for (size_t t = t0; t < t1; t++) {
                 /* The tile's first pixel in B, its pixels, the runs of them that are stored,
-                 * the output rows and columns they span. */
+                 * the output rows and columns they span (tiles of one row: their columns are
+                 * the layout's). */
                 size_t start, tile_pixels, count, oh_min, oh_max, ow_min = 0, ow_max = s->out_width - 1;
-                int edge_pixels = 0;
                 if (compact) {
                     const CONV_FN(_compact) c = CONV_FN(_compact_tile)(band, t, pixels, runs);
                     start = c.start;
@@ -238,11 +238,9 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
                     ow_min = t % l->segments * l->tile_width;
                     start = conv_row_tile_start(l, t);
                     tile_pixels = s->out_width - ow_min < l->tile_width ? s->out_width - ow_min : l->tile_width;
-                    ow_max = ow_min + tile_pixels - 1;
                     oh_min = oh_max = band->oh0 + t / l->segments;
                     runs[0] = (fc_tile_run){0, tile_pixels, oh_min * s->out_width + ow_min};
                     count = 1;
-                    edge_pixels = CONV_FIRST_PIXEL | (tile_pixels == l->tile_width ? CONV_LAST_PIXEL : 0);
                 } else {
                     start = t * l->tile_width;
                     tile_pixels = band->band_pixels - start < l->tile_width ? band->band_pixels - start : l->tile_width;
@@ -251,8 +249,11 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
                     oh_max = band->oh0 + (start + tile_pixels - 1) / l->row_width;
                 }
                 const conv_tile_steps k =
-                    conv_tile_k(s, l->channel_block, oh_min, oh_max, ow_min, ow_max, edge_pixels);
-                band->gemmt->ukernel(tile_pixels, rows, k.kc, k.k_runs, k.k_run_stride, k.lead, k.trail,
+                    l->row_columns
+                        ? conv_tile_rows_k(s, l->channel_block, oh_min, oh_max, &l->row_columns[t % l->segments])
+                        : conv_tile_k(s, l->channel_block, oh_min, oh_max, ow_min, ow_max, 0);
+                band->gemmt->ukernel(tile_pixels, rows, k.kc, k.k_runs, k.k_run_stride,
+                                     k.columns.skipped ? &k.columns.edges : NULL,
                                      copy ? copy : band->b + start, offsets + k.k0,
                                      (compact || strided) && !copy ? pixels : NULL,
                                      w + k.k0 * rows_per_panel, out_rows, ocs, runs, count, &ep);
@@ -284,7 +285,7 @@ static void CONV_FN(_run_tiles)(const CONV_FN(_band) *band, size_t panel0, size_
     const size_t width = band->l->tile_width;
     const size_t k_size = conv_k_size(band->s);
     const int gathered = band->l->tiling.order == CONV_TILES_COMPACT || band->l->tiling.order == CONV_TILES_PER_ROW;
-    ptrdiff_t pixels[CONV_MAX_COMPACT_WIDTH];
+    ptrdiff_t pixels[CONV_MAX_TILE_PIXELS];
     for (size_t t = t0, end; t < t1; t++) {
         size_t safe_end = t;
         while (safe_end < t1 && CONV_FN(_tile_inside)(band, safe_end)) safe_end++;
@@ -345,7 +346,7 @@ static const CONV_GEMM_TRANSPOSED_CONFIG *CONV_FN(_choose_transposed)(const fc_c
         }
     }
     /* Regular tiles stage (their costs, compared among themselves, leave that out). */
-    regular_cost += conv_avoidable_staging(s) / (double)conv_k_size(s);
+    regular_cost += conv_staging_work(s) / (double)conv_k_size(s);
     return best_cost + pack_cost < (1 - CONV_TILE_MARGIN) * regular_cost ? best : NULL;
 }
 
@@ -358,7 +359,7 @@ size_t CONV_FN(_conv2d_transposed_channels)(const fc_conv2d_shape *s) {
  * wherever transposed tiles win; otherwise the call packs them itself, so only where they
  * win by more than the packing costs (batches of small maps). */
 static const CONV_GEMM_TRANSPOSED_CONFIG *CONV_FN(_choose_call_tile)(const fc_conv2d_shape *s, int prepacked) {
-    return CONV_FN(_choose_transposed)(s, prepacked ? 0 : conv_pack_cost(s));
+    return CONV_FN(_choose_transposed)(s, prepacked ? 0 : conv_pack_cost(s, sizeof(CONV_T)));
 }
 
 /* The tiles and staging of a call. */

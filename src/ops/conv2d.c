@@ -40,11 +40,14 @@
 #define CONV_PARALLEL_FLOPS 200000.0
 /* Most runs a tile can have: one per wide row it touches, and a row is at least 1 wide. */
 #define FC_MAX_TILE_RUNS 64
-/* Most pixels a compact transposed tile spans (it keeps one offset per pixel). */
-#define CONV_MAX_COMPACT_WIDTH 16
-/* A compact tile, whose pixels are read through their offsets, runs this much slower than
- * one of consecutive pixels (measured: 0-3 % on ResNet-18's layers forced compact). */
-#define CONV_COMPACT_STEP_COST 1.02
+/* Most pixels of a transposed tile that reads them through offsets (compact tiles, tiles of
+ * one row of x at a column stride): the k loop keeps one offset per pixel in registers. */
+#define CONV_MAX_OFFSET_PIXELS 16
+/* Most pixels of any transposed tile. */
+#define CONV_MAX_TILE_PIXELS 24
+/* A tile whose pixels are read through their offsets runs this much slower than one of
+ * consecutive pixels (measured: 0-3 % on ResNet-18's layers forced compact). */
+#define CONV_OFFSET_STEP_COST 1.02
 /* A tile stored in several runs costs this many k steps more per run beyond the first
  * (each is a masked store per channel). */
 #define CONV_RUN_STORE_COST 2.0
@@ -73,11 +76,15 @@
  * packed buffer's pages are new each time: at 25, ResNeXt's g32 3x3 @14 and @7 pack and run
  * 7 % faster; at 20, 3x3 512->512 @7 (9.4 MB of weights) would pack and run 27 % slower. */
 #define CONV_PACK_COST 25.0
-/* Staging an element of a layer without padding costs about this many multiply-adds
- * (measured: 11-16 on 1x1 s2 layers, which spend 6-9 % of a call on it; 28 on 3x3 s2
- * 288->384 @35, whose staged planes outgrow L2). At CONV_STAGE_COST, its compact tiles would
- * take 1x1 s2 64->128 @56 from regular ones, 13 % slower. */
-#define CONV_UNPADDED_STAGE_COST 16.0
+/* Weights packed beyond this many bytes go to memory and back: 3x3 512->512 @7 (9.4 MB)
+ * packs and runs 9 % slower than regular tiles, which the model had priced 3 % dearer. */
+#define CONV_PACK_CACHED_BYTES (4 * 1024 * 1024)
+/* Staging an element costs about this many multiply-adds, where methods that stage are
+ * weighed against ones that do not (measured: 11-16 on 1x1 s2 layers, which spend 6-9 % of
+ * a call on it; 28 on 3x3 s2 288->384 @35, whose staged planes outgrow L2; 13 on 7x1
+ * 128->128 @17). At CONV_STAGE_COST, compact tiles would take 1x1 s2 64->128 @56 from
+ * regular ones, 13 % slower. */
+#define CONV_STAGE_ELEMENT_COST 16.0
 /* Shared staging of a band that every thread then reads costs each thread its reads of lines
  * that another core wrote, and a barrier: each thread stages the whole band itself instead
  * where its copy (priced by CONV_STAGE_COST, which is high: 3x3 s2 64->128 @56, when it
@@ -112,6 +119,14 @@ typedef struct {
     size_t edge_left, edge_right;
 } conv_tiling;
 
+/* The kernel columns [kw0, kw1) that a transposed tile computes, and the steps of each run
+ * that skip some of its edge pixels (`edges`, all 0: none), `skipped` pixel-steps in all. */
+typedef struct {
+    size_t kw0, kw1;
+    fc_tile_edges edges;
+    size_t skipped;
+} conv_tile_columns;
+
 typedef struct {
     int staged;            /* copy the input into padded phase planes (else read x) */
     size_t slots_h;        /* distinct row phases (kh*dh) % sh of the taps: 1 unless staged */
@@ -129,6 +144,7 @@ typedef struct {
     int transposed;        /* tiles of pixels x output channels, over weights packed for them */
     conv_tiling tiling;    /* how transposed tiles take a band's pixels (regular ones: CONV_TILES_WIDE) */
     size_t segments;       /* CONV_TILES_PER_ROW: tiles per output row */
+    conv_tile_columns *row_columns; /* and the columns of each (alike in every row), or NULL */
     size_t channel_block;  /* transposed tiles' k order: see conv_channel_block */
     size_t tiles_per_block;
     size_t panel_chunks;   /* weight panels are split evenly (sizes differ by at most one) into this many tasks */
@@ -266,28 +282,38 @@ static size_t conv_transposed_k(const fc_conv2d_shape *s, size_t block, size_t c
     return c / block * s->kernel_width * block + c % block;
 }
 
-/* The k steps of a transposed tile: k_runs runs of kc steps, k_run_stride apart from k0;
- * the first `lead` of each run skip the tile's pixel 0, the last `trail` its pixel MR - 1. */
+/* The k steps of a transposed tile: k_runs runs of kc steps, k_run_stride apart from k0,
+ * over its columns (each run's first and last steps skip its columns' edge pixels). */
 typedef struct {
-    size_t k0, kc, k_runs, k_run_stride, lead, trail;
+    size_t k0, kc, k_runs, k_run_stride;
+    conv_tile_columns columns;
 } conv_tile_steps;
 
-/* Which edge pixels of a tile may skip taps on their own (conv_tile_k): pixel 0 sits at
- * column ow_min, pixel MR - 1 at ow_max (one row of consecutive pixels). */
-enum { CONV_FIRST_PIXEL = 1, CONV_LAST_PIXEL = 2 };
+/* Which edge pixels of a tile may skip taps on their own (conv_tile_k): pixels 0, 1, ...
+ * sit at columns ow_min, ow_min + 1, ...; with CONV_LAST_PIXELS, pixels MR - 1, MR - 2, ...
+ * at ow_max, ow_max - 1, ... (one row of consecutive pixels, the tile full). */
+enum { CONV_FIRST_PIXELS = 1, CONV_LAST_PIXELS = 2 };
 
-/* The k steps of a transposed tile whose pixels span output rows [oh_min, oh_max] and
- * columns [ow_min, ow_max]: runs that skip the kernel rows and columns that read padding
- * for all its pixels, and, for the `edge_pixels` (on channel blocks), the taps of each
- * kernel row that read padding for that pixel alone: a 7x7 map's tile of one row (3x3,
- * padding 1) skips 2 of its 21 FMAs per kernel row and channel. */
-static conv_tile_steps conv_tile_k(const fc_conv2d_shape *s, size_t block, size_t oh_min, size_t oh_max,
-                                   size_t ow_min, size_t ow_max, int edge_pixels) {
-    const size_t cin_g = s->in_channels / s->groups, kw = s->kernel_width;
-    size_t kh0, kh1, unused;
-    conv_tile_steps t = {0, 0, 0, kw * block, 0, 0};
-    conv_row_taps(s, oh_max, &kh0, &unused);
-    conv_row_taps(s, oh_min, &unused, &kh1);
+/* How many of a tile's first pixels (from column ow_min, up to ow_max) read padding in
+ * kernel column kw, or with `last` of its last pixels (from ow_max down); at most
+ * FC_MAX_EDGE_PIXELS. */
+static size_t conv_edge_pixels(const fc_conv2d_shape *s, size_t ow_min, size_t ow_max, size_t kw, int last) {
+    size_t n = 0, first, end;
+    for (; n < FC_MAX_EDGE_PIXELS && n <= ow_max - ow_min; n++) {
+        conv_col_taps(s, last ? ow_max - n : ow_min + n, &first, &end);
+        if (last ? end > kw : first <= kw) break;
+    }
+    return n;
+}
+
+/* The columns of a transposed tile whose pixels span output columns [ow_min, ow_max]: it
+ * skips the kernel columns that read padding for all its pixels, and, for the
+ * `edge_pixels` (on channel blocks), the taps of each kernel row that read padding for
+ * those pixels alone: a 7x7 map's tile of one row (3x3, padding 1) skips 2 of its 21 FMAs
+ * per kernel row and channel. */
+static conv_tile_columns conv_tile_cols(const fc_conv2d_shape *s, size_t block, size_t ow_min, size_t ow_max,
+                                        int edge_pixels) {
+    const size_t kw = s->kernel_width;
     /* The kernel columns read inside for the tile's first and last columns, found once each
      * (tiles spanning whole rows without edge pixels keep every column: cheaply, they are
      * most; so do tiles without channel blocks). */
@@ -297,24 +323,72 @@ static conv_tile_steps conv_tile_k(const fc_conv2d_shape *s, size_t block, size_
         conv_col_taps(s, ow_min, &first_min, &last_min);
         conv_col_taps(s, ow_max, &first_max, &last_max);
     }
-    const size_t kw0 = partial ? first_max : 0, kw1 = partial ? last_min : kw;
-    if (kh0 >= kh1 || kw0 >= kw1) return t;
-    /* Kernel columns that skip the edge pixels. */
-    size_t lead = 0, trail = 0;
-    if ((edge_pixels & CONV_FIRST_PIXEL) && first_min > kw0) lead = (first_min < kw1 ? first_min : kw1) - kw0;
-    if ((edge_pixels & CONV_LAST_PIXEL) && last_max < kw1) trail = kw1 - (last_max > kw0 ? last_max : kw0);
-    if (lead + trail > kw1 - kw0) trail = kw1 - kw0 - lead;
-    t.k0 = conv_transposed_tap_k(kw * cin_g, block, kh0, kw0);
-    if (kw0 == 0 && kw1 == kw && !lead && !trail) { /* whole kernel rows: one run */
+    conv_tile_columns c = {partial ? first_max : 0, partial ? last_min : kw, {{0}, {0}}, 0};
+    if (c.kw0 >= c.kw1) return c;
+    /* Kernel columns that skip edge pixels: from kw0 while pixel 0 reads padding there, and
+     * back from kw1 (not into those) while the last pixel does. */
+    size_t lead = c.kw0, trail = c.kw1;
+    if (edge_pixels & CONV_FIRST_PIXELS)
+        for (; lead < first_min && lead < c.kw1; lead++) {
+            const size_t n = conv_edge_pixels(s, ow_min, ow_max, lead, 0);
+            c.edges.lead[n - 1] += block;
+            c.skipped += n * block;
+        }
+    if (edge_pixels & CONV_LAST_PIXELS)
+        for (; trail > last_max && trail > lead; trail--) {
+            const size_t n = conv_edge_pixels(s, ow_min, ow_max, trail - 1, 1);
+            c.edges.trail[n - 1] += block;
+            c.skipped += n * block;
+        }
+    return c;
+}
+
+/* The k steps of a transposed tile over `columns` whose pixels span output rows
+ * [oh_min, oh_max]: runs that skip the kernel rows that read padding for all its pixels. */
+static conv_tile_steps conv_tile_rows_k(const fc_conv2d_shape *s, size_t block, size_t oh_min, size_t oh_max,
+                                        const conv_tile_columns *columns) {
+    const size_t cin_g = s->in_channels / s->groups, kw = s->kernel_width;
+    size_t kh0, kh1, unused;
+    conv_tile_steps t = {0, 0, 0, kw * block, *columns};
+    conv_row_taps(s, oh_max, &kh0, &unused);
+    conv_row_taps(s, oh_min, &unused, &kh1);
+    if (kh0 >= kh1 || columns->kw0 >= columns->kw1) return t;
+    t.k0 = conv_transposed_tap_k(kw * cin_g, block, kh0, columns->kw0);
+    if (columns->kw0 == 0 && columns->kw1 == kw && !columns->skipped) { /* whole kernel rows: one run */
         t.kc = (kh1 - kh0) * kw * cin_g;
         t.k_runs = 1;
         return t;
     }
-    t.kc = (kw1 - kw0) * block;
+    t.kc = (columns->kw1 - columns->kw0) * block;
     t.k_runs = (kh1 - kh0) * (cin_g / block);
-    t.lead = lead * block;
-    t.trail = trail * block;
     return t;
+}
+
+/* The k steps of a transposed tile whose pixels span output rows [oh_min, oh_max] and
+ * columns [ow_min, ow_max] (see conv_tile_cols and conv_tile_rows_k). */
+static conv_tile_steps conv_tile_k(const fc_conv2d_shape *s, size_t block, size_t oh_min, size_t oh_max,
+                                   size_t ow_min, size_t ow_max, int edge_pixels) {
+    const conv_tile_columns columns = conv_tile_cols(s, block, ow_min, ow_max, edge_pixels);
+    return conv_tile_rows_k(s, block, oh_min, oh_max, &columns);
+}
+
+/* The columns of tile `segment` of a row of tiles of mr pixels (CONV_TILES_PER_ROW): alike
+ * in every row. */
+static conv_tile_columns conv_row_tile_columns(const fc_conv2d_shape *s, size_t mr, size_t block, size_t segment) {
+    const size_t ow = segment * mr, n = s->out_width - ow < mr ? s->out_width - ow : mr;
+    return conv_tile_cols(s, block, ow, ow + n - 1, CONV_FIRST_PIXELS | (n == mr ? CONV_LAST_PIXELS : 0));
+}
+
+/* Pixels that kernel column j from a tile's start (lead) or end (trail) of its computed
+ * columns skips there, of `steps` (its edges' lead or trail): block steps per column, the
+ * columns skipping most pixels outermost. */
+static size_t conv_edge_column_skip(const size_t *steps, size_t block, size_t j) {
+    for (size_t n = FC_MAX_EDGE_PIXELS; n > 0; n--) {
+        const size_t columns = steps[n - 1] / block;
+        if (j < columns) return n;
+        j -= columns;
+    }
+    return 0;
 }
 
 /* Kernel rows read inside the input, summed over the output rows. The rows that read all
@@ -363,11 +437,10 @@ static double conv_row_tiles_work(const fc_conv2d_shape *s, size_t mr, size_t bl
             continue;
         }
         double row = 0;
-        for (size_t ow = 0; ow < s->out_width; ow += mr) {
-            const size_t n = s->out_width - ow < mr ? s->out_width - ow : mr;
-            const conv_tile_steps t =
-                conv_tile_k(s, block, oh, oh, ow, ow + n - 1, CONV_FIRST_PIXEL | (n == mr ? CONV_LAST_PIXEL : 0));
-            row += (double)(t.k_runs * t.kc) - (double)(t.k_runs * (t.lead + t.trail)) / (double)mr +
+        for (size_t segment = 0; segment * mr < s->out_width; segment++) {
+            const conv_tile_columns columns = conv_row_tile_columns(s, mr, block, segment);
+            const conv_tile_steps t = conv_tile_rows_k(s, block, oh, oh, &columns);
+            row += (double)(t.k_runs * t.kc) - (double)(t.k_runs * columns.skipped) / (double)mr +
                    CONV_TRANSPOSED_STORE_COST;
         }
         if (inner) inner_row = row;
@@ -397,25 +470,37 @@ static double conv_compact_work(const fc_conv2d_shape *s, size_t mr, size_t bloc
         work += (double)(steps.k_runs * steps.kc) + CONV_TRANSPOSED_STORE_COST +
                 CONV_RUN_STORE_COST * (double)(runs - 1);
     }
-    return work * CONV_COMPACT_STEP_COST;
+    return work * CONV_OFFSET_STEP_COST;
 }
 
 /* Whether transposed tiles of one output row (mr pixels) skip every tap that reads padding,
  * so that they can read x itself: each skips the kernel rows that read padding for its row
- * (conv_tile_k), and in a row only the first and last columns read padding, which the first
- * pixel of the row's first tile and the last pixel of its last tile skip on their own (on
- * channel blocks; the last tile must be full). */
+ * (conv_tile_k), and the kernel columns that do for all its pixels or, on channel blocks,
+ * for some of its edge pixels (a row's first FC_MAX_EDGE_PIXELS and, if its last tile is
+ * full, its last ones) on their own. Checked tap by tap over the tiles of one row. */
 static int conv_row_tiles_skip_padding(const fc_conv2d_shape *s, size_t mr, size_t block) {
-    const size_t ow_last = s->out_width - 1, kw = s->kernel_width;
-    if (ow_last == 0) return 0;
-    size_t first0, last0, first1, last1, first_m, last_m, first_n, last_n;
-    conv_col_taps(s, 0, &first0, &last0);
-    conv_col_taps(s, 1, &first1, &last1);
-    conv_col_taps(s, ow_last - 1, &first_m, &last_m);
-    conv_col_taps(s, ow_last, &first_n, &last_n);
-    const int interior = first1 == 0 && last0 == kw && last_m == kw && first_n == 0;
-    const int left = first0 > 0, right = last_n < kw;
-    return interior && (block > 1 || !(left || right)) && (!right || s->out_width % mr == 0);
+    for (size_t segment = 0; segment * mr < s->out_width; segment++) {
+        const size_t ow = segment * mr, n = s->out_width - ow < mr ? s->out_width - ow : mr;
+        const conv_tile_columns t = conv_row_tile_columns(s, mr, block, segment);
+        for (size_t i = 0; i < n; i++) {
+            size_t first, last;
+            conv_col_taps(s, ow + i, &first, &last);
+            for (size_t c = t.kw0; c < t.kw1; c++) {
+                const int skipped = i < conv_edge_column_skip(t.edges.lead, block, c - t.kw0) ||
+                                    n - 1 - i < conv_edge_column_skip(t.edges.trail, block, t.kw1 - 1 - c);
+                if ((c < first || c >= last) && !skipped) return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* Whether transposed tiles of one row (mr pixels) read x itself: the layer needs staging,
+ * the tiles skip every tap that reads padding, and at a column stride, where they read their
+ * pixels through offsets, they have few enough pixels. */
+static int conv_row_tiles_read_x(const fc_conv2d_shape *s, size_t mr, size_t block) {
+    return conv_needs_staging(s) && (s->stride_width == 1 || mr <= CONV_MAX_OFFSET_PIXELS) &&
+           conv_row_tiles_skip_padding(s, mr, block);
 }
 
 /* Distinct phases (t * dilation) % stride of `taps` taps: the multiples of the dilation
@@ -430,16 +515,16 @@ static size_t conv_phase_count(size_t taps, size_t dilation, size_t stride) {
     return taps < stride / a ? taps : stride / a;
 }
 
-/* Multiply-adds that staging one group of one image of an unpadded strided layer costs,
- * which its compact tiles do without (conv_layout_init); 0 for other layers, where every
- * method stages alike (and the costs leave it out). */
-static double conv_avoidable_staging(const fc_conv2d_shape *s) {
-    if (!conv_needs_staging(s) || !conv_reads_inside(s)) return 0;
+/* Multiply-adds that staging one group of one image costs (0 where x itself serves). Some
+ * methods do without it: compact tiles of an unpadded layer, tiles of one row that skip
+ * every tap reading padding (conv_layout_init); the costs charge it to the others. */
+static double conv_staging_work(const fc_conv2d_shape *s) {
+    if (!conv_needs_staging(s)) return 0;
     const size_t planes = s->in_channels / s->groups *
                           conv_phase_count(s->kernel_height, s->dilation_height, s->stride_height) *
                           conv_phase_count(s->kernel_width, s->dilation_width, s->stride_width);
     const size_t rows = s->out_height + (s->kernel_height - 1) * s->dilation_height / s->stride_height;
-    return CONV_UNPADDED_STAGE_COST * (double)planes * (double)rows * (double)conv_staged_row_width(s);
+    return CONV_STAGE_ELEMENT_COST * (double)planes * (double)rows * (double)conv_staged_row_width(s);
 }
 
 /* Transposed tiles of mr pixels: one row at a time, which lets each skip exactly the kernel
@@ -453,15 +538,18 @@ static double conv_transposed_work_counted(const fc_conv2d_shape *s, size_t mr, 
     const double k_size = (double)conv_k_size(s);
     const double steps = (double)conv_valid_kernel_rows(s) * k_size / (double)s->kernel_height / (double)s->out_height;
     const double tile_work = steps + CONV_TRANSPOSED_STORE_COST;
-    /* Staging that compact tiles may avoid, in k steps of a tile (over a group's panels). */
-    const double staging = conv_avoidable_staging(s) / (double)mr / (double)(s->out_channels / s->groups);
-    const double per_row = conv_row_tiles_work(s, mr, block) + staging;
+    /* Staging, in k steps of a tile (over a group's panels), where the tiles need it. */
+    const double staging = conv_staging_work(s) / (double)mr / (double)(s->out_channels / s->groups);
+    const int read_x = conv_row_tiles_read_x(s, mr, block);
+    const double per_row = conv_row_tiles_work(s, mr, block) * (read_x && s->stride_width > 1 ? CONV_OFFSET_STEP_COST : 1) +
+                           (read_x ? 0 : staging);
     const double wide = (double)((s->out_height * conv_row_width(s, 0) + mr - 1) / mr) * tile_work + staging;
     *tiling = (conv_tiling){wide < per_row ? CONV_TILES_WIDE : CONV_TILES_PER_ROW, 0, 0};
     const double fewest = wide < per_row ? wide : per_row;
-    if (mr > CONV_MAX_COMPACT_WIDTH) return fewest;
+    if (mr > CONV_MAX_OFFSET_PIXELS) return fewest;
     const conv_tiling compact = {CONV_TILES_COMPACT, 0, 0};
-    double compact_work = (double)((s->out_height * s->out_width + mr - 1) / mr) * tile_work * CONV_COMPACT_STEP_COST;
+    const double compact_staging = conv_reads_inside(s) ? 0 : staging;
+    double compact_work = (double)((s->out_height * s->out_width + mr - 1) / mr) * tile_work * CONV_OFFSET_STEP_COST;
     conv_tiling edges = compact;
     const size_t padded = conv_edge_columns(s, &edges.edge_left, &edges.edge_right);
     double edge_work = compact_work;
@@ -471,6 +559,8 @@ static double conv_transposed_work_counted(const fc_conv2d_shape *s, size_t mr, 
         compact_work = conv_compact_work(s, mr, block, &compact);
         edge_work = conv_compact_work(s, mr, block, &edges);
     }
+    compact_work += compact_staging;
+    edge_work += compact_staging;
     if (compact_work >= fewest && edge_work >= fewest) return fewest;
     *tiling = edge_work < compact_work ? edges : compact;
     return edge_work < compact_work ? edge_work : compact_work;
@@ -517,8 +607,8 @@ static size_t conv_regular_columns(size_t pixels, size_t nr, size_t tail_nr) {
  * (tail_nr: its one-vector tail, or 0 to price its last tile whole) runs over wide pixels
  * (plus, when `expanded`, the extra staging that costs); a transposed one (MR pixels x NR
  * channels) over each row's real pixels and the kernel rows that do not read padding only,
- * with a dearer transposed store, and the staging that compact tiles may avoid
- * (conv_avoidable_staging), where they do not. */
+ * with a dearer transposed store; and either with its staging (conv_staging_work) where its
+ * tiles need it. */
 static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, size_t tail_nr, int transposed,
                              int expanded) {
     const size_t cout_g = s->out_channels / s->groups;
@@ -550,9 +640,11 @@ static int conv_can_expand(const fc_conv2d_shape *s, size_t elem_size) {
 }
 
 /* Cost, in conv_tile_cost's units per image, of packing the weights for transposed tiles
- * on each call. */
-static double conv_pack_cost(const fc_conv2d_shape *s) {
-    return CONV_PACK_COST * (double)(s->out_channels / s->groups) / (double)s->batch;
+ * on each call: twice CONV_PACK_COST per weight where they outgrow the cache. */
+static double conv_pack_cost(const fc_conv2d_shape *s, size_t elem_size) {
+    const double bytes = (double)s->out_channels * (double)conv_k_size(s) * (double)elem_size;
+    return CONV_PACK_COST * (bytes > CONV_PACK_CACHED_BYTES ? 2 : 1) * (double)(s->out_channels / s->groups) /
+           (double)s->batch;
 }
 
 static size_t phase_slots(size_t taps, size_t dilation, size_t stride, size_t *tap_slot, size_t *tap_offset,
@@ -569,7 +661,10 @@ static size_t phase_slots(size_t taps, size_t dilation, size_t stride, size_t *t
     return slots;
 }
 
-static void conv_layout_free(conv_layout *l) { free(l->tap_slot_h); }
+static void conv_layout_free(conv_layout *l) {
+    free(l->tap_slot_h);
+    free(l->row_columns);
+}
 
 /* Tiles of a band of `rows` output rows. */
 static size_t conv_band_tiles(const fc_conv2d_shape *s, const conv_layout *l, size_t rows) {
@@ -608,8 +703,8 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
      * every tap reading padding. */
     const int strided_x =
         !expanded && l->tiling.order == CONV_TILES_COMPACT && conv_needs_staging(s) && conv_reads_inside(s);
-    l->x_rows = transposed && l->tiling.order == CONV_TILES_PER_ROW && conv_needs_staging(s) &&
-                conv_row_tiles_skip_padding(s, tile_width, conv_channel_block(s));
+    l->x_rows = transposed && l->tiling.order == CONV_TILES_PER_ROW &&
+                conv_row_tiles_read_x(s, tile_width, conv_channel_block(s));
     l->staged = expanded || (conv_needs_staging(s) && !strided_x && !l->x_rows);
     l->tap_slot_h = malloc(3 * (kh + kw) * sizeof(size_t));
     if (!l->tap_slot_h) return FC_ENOMEM;
@@ -669,6 +764,15 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
     l->transposed = transposed;
     l->segments = (s->out_width + tile_width - 1) / tile_width;
     l->channel_block = conv_channel_block(s);
+    if (transposed && l->tiling.order == CONV_TILES_PER_ROW) { /* found once, not per tile and panel */
+        l->row_columns = malloc(l->segments * sizeof(*l->row_columns));
+        if (!l->row_columns) {
+            conv_layout_free(l);
+            return FC_ENOMEM;
+        }
+        for (size_t i = 0; i < l->segments; i++)
+            l->row_columns[i] = conv_row_tile_columns(s, tile_width, l->channel_block, i);
+    }
     const size_t planes = cin_g * l->slots_h * l->slots_w;
     const size_t block_elems = CONV_BLOCK_BYTES / elem_size / planes;
     const size_t reach = reach_h * l->row_width + reach_w;
@@ -680,17 +784,18 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
     size_t blocks = s->groups * ((tiles + l->tiles_per_block - 1) / l->tiles_per_block);
     l->panel_chunks = threads > 1 && blocks < wanted && !l->own_staging ? (wanted + blocks - 1) / blocks : 1;
     if (l->panel_chunks > panels) l->panel_chunks = panels;
-    if (panels % l->panel_chunks) {
-        /* Chunks of unequal size (5 panels in 4: 1x7 160->160 @17 ran only 1.55x faster on
-         * two threads): chunks of one panel, and smaller tile blocks until the tasks share
-         * out evenly among the threads. (One-panel chunks throughout measured 8-30 % slower
-         * on 2 threads where the chunks were even: 3x3 512->512 @7, 1x1 64->384 @14.) */
-        l->panel_chunks = panels;
-        while ((blocks * panels) % (size_t)threads &&
-               blocks * panels < CONV_RAGGED_TASKS_PER_THREAD * (size_t)threads && l->tiles_per_block > 1) {
-            l->tiles_per_block = (l->tiles_per_block + 1) / 2;
-            blocks = s->groups * ((tiles + l->tiles_per_block - 1) / l->tiles_per_block);
-        }
+    /* Chunks of unequal size (5 panels in 4: 1x7 160->160 @17 ran only 1.55x faster on two
+     * threads): chunks of one panel instead. (One-panel chunks throughout measured 8-30 %
+     * slower on 2 threads where the chunks were even: 3x3 512->512 @7, 1x1 64->384 @14.) */
+    if (panels % l->panel_chunks) l->panel_chunks = panels;
+    /* Smaller tile blocks until the tasks share out evenly among the threads (3 tasks of
+     * an unstaged 32->48 300x40 map on 2 threads ran 1.5x faster than on one). */
+    const size_t units = s->batch * conv_band_count(s, l->band_rows);
+    while (threads > 1 && !l->own_staging && (units * blocks * l->panel_chunks) % (size_t)threads &&
+           units * blocks * l->panel_chunks < CONV_RAGGED_TASKS_PER_THREAD * (size_t)threads &&
+           l->tiles_per_block > 1) {
+        l->tiles_per_block = (l->tiles_per_block + 1) / 2;
+        blocks = s->groups * ((tiles + l->tiles_per_block - 1) / l->tiles_per_block);
     }
     return FC_OK;
 }
