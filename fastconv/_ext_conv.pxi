@@ -109,7 +109,7 @@ def conv2d_pack_transposed(ConvShape shape not None, size_t channels, const real
             fc_f64_conv2d_pack_transposed(&shape.s, channels, &weight[0, 0, 0, 0], &packed[0])
 
 
-CONV2D_METHODS = ("regular", "expanded", "transposed", "compact", "edges")
+CONV2D_METHODS = ("regular", "expanded", "transposed", "compact", "edges", "rows")
 
 
 def conv2d_method(ConvShape shape not None, str dtype, bint prepacked):

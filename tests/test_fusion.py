@@ -376,6 +376,28 @@ def test_plan_row_tiles_read_x(isa, case, dtype):
         assert fastconv._ext.conv2d_method(plan.geometry(x_shape).c_shape(), "float32", True) == "transposed"
 
 
+# Regular tiles take each output row apart where the rows' last tiles, run as one-vector
+# tails, waste less than the dropped columns of wide rows (the 7x7 s2 stem: 48 + 48 + 16
+# of 115): padded and strided, unpadded (x itself as the B source, rows ending at a page),
+# a batch.
+REGULAR_ROW_CASES = [
+    # (x shape, weight shape, stride, padding)
+    ((1, 3, 128, 128), (64, 3, 7, 7), 2, 3),
+    ((2, 5, 6, 48), (24, 5, 3, 3), 1, 1),
+    ((1, 4, 7, 50), (16, 4, 3, 3), 1, 0),
+]
+
+
+@pytest.mark.parametrize("case", REGULAR_ROW_CASES, ids=lambda c: "x".join(map(str, c[0] + c[1][2:])))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_plan_regular_tiles_per_row(isa, case, dtype):
+    x_shape, w_shape, stride, padding = case
+    x, wt, b = at_page_end(make(x_shape, dtype)), make(w_shape, dtype, seed=1), make(w_shape[0], dtype, seed=2)
+    geometry = check_plan_into_slice(x, wt, b, stride, padding, 1, dtype, plain_call=True)
+    if isa != "scalar" and dtype == np.float32:  # the path under test is taken (its tiles have tails)
+        assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", True) == "rows"
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("activation", [None, "relu6"])
 @pytest.mark.parametrize("kernel,padding", [((1, 7), ((0, 0), (3, 3))), ((7, 1), ((3, 3), (0, 0))), ((3, 3), 1)],

@@ -261,17 +261,26 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
         } else {
             const CONV_T *a =
                 i == panel_count - 1 && band->last_panel ? band->last_panel : band->weight + row0 * k_size;
+            const int per_row = l->tiling.order == CONV_TILES_PER_ROW;
             for (size_t t = t0; t < t1; t++) {
-                const size_t q0 = t * l->tile_width, rest = band->band_pixels - q0, tail_nr = band->gemm->tail_nr;
+                /* The tile's first wide pixel and the pixels from there it stores (its row's
+                 * last ones, tiles of one row). */
+                const size_t q0 = per_row ? conv_row_tile_start(l, t) : t * l->tile_width;
+                const size_t ow = t % l->segments * l->tile_width, tail_nr = band->gemm->tail_nr;
+                const size_t rest = !per_row ? band->band_pixels - q0
+                                    : s->out_width - ow < l->tile_width ? s->out_width - ow
+                                                                         : l->tile_width;
                 const CONV_T *b = copy ? copy : band->b + q0;
                 if (band->gemm->tail && rest <= l->tile_width - tail_nr) { /* the last, whole vectors empty */
                     for (size_t q = 0; q < rest; q += tail_nr) {
-                        const size_t count = conv_tile_runs(s, l, band->oh0, band->band_pixels, q0 + q, tail_nr, runs);
+                        const size_t count = conv_tile_runs(s, l, band->oh0, band->band_pixels, q0 + q,
+                                                            rest - q < tail_nr ? rest - q : tail_nr, runs);
                         band->gemm->tail(rows, k_size, a, k_size, b + q, offsets, out_rows, ocs, runs, count, &ep);
                     }
                     continue;
                 }
-                const size_t count = conv_tile_runs(s, l, band->oh0, band->band_pixels, q0, l->tile_width, runs);
+                const size_t count = conv_tile_runs(s, l, band->oh0, band->band_pixels, q0,
+                                                    rest < l->tile_width ? rest : l->tile_width, runs);
                 band->gemm->ukernel(rows, k_size, a, k_size, b, offsets, out_rows, ocs, runs, count, &ep);
             }
         }
@@ -284,7 +293,9 @@ static void CONV_FN(_run_tiles)(const CONV_FN(_band) *band, size_t panel0, size_
                                 CONV_T *scratch) {
     const size_t width = band->l->tile_width;
     const size_t k_size = conv_k_size(band->s);
-    const int gathered = band->l->tiling.order == CONV_TILES_COMPACT || band->l->tiling.order == CONV_TILES_PER_ROW;
+    /* Transposed tiles of one row may read their pixels at a stride; regular ones read NR in a row. */
+    const int gathered = band->l->tiling.order == CONV_TILES_COMPACT ||
+                         (band->l->tiling.order == CONV_TILES_PER_ROW && band->l->transposed);
     ptrdiff_t pixels[CONV_MAX_TILE_PIXELS];
     for (size_t t = t0, end; t < t1; t++) {
         size_t safe_end = t;
@@ -294,7 +305,7 @@ static void CONV_FN(_run_tiles)(const CONV_FN(_band) *band, size_t panel0, size_
             t = safe_end;
             if (t == t1) break;
         }
-        const size_t start = CONV_FN(_tile_extent)(band, t, &end, pixels);
+        const size_t start = CONV_FN(_tile_extent)(band, t, &end, gathered ? pixels : NULL);
         for (size_t k = 0; k < k_size; k++)
             for (size_t j = 0; j < width; j++) {
                 const size_t at = start + (gathered ? (size_t)pixels[j] : j) + (size_t)band->offsets[k];
@@ -384,7 +395,10 @@ static CONV_FN(_tiles) CONV_FN(_call_tiles)(const fc_conv2d_shape *s, int prepac
 
 int CONV_FN(_conv2d_method)(const fc_conv2d_shape *s, int prepacked) {
     const CONV_FN(_tiles) t = CONV_FN(_call_tiles)(s, prepacked, 0);
-    if (!t.gemmt) return t.expanded ? FC_CONV2D_EXPANDED : FC_CONV2D_REGULAR;
+    int per_row;
+    if (t.gemm && !t.expanded)
+        conv_regular_tile_columns(s, conv_row_width(s, 0), t.gemm->nr, t.gemm->tail_nr, &per_row);
+    if (!t.gemmt) return t.expanded ? FC_CONV2D_EXPANDED : per_row ? FC_CONV2D_ROWS : FC_CONV2D_REGULAR;
     conv_tiling tiling;
     conv_transposed_work(s, t.gemmt->mr, &tiling);
     if (tiling.order != CONV_TILES_COMPACT) return FC_CONV2D_TRANSPOSED;
@@ -432,7 +446,8 @@ size_t CONV_FN(_conv2d_workspace_size)(const fc_conv2d_shape *s, int prepacked) 
     const CONV_FN(_tiles) t = CONV_FN(_call_tiles)(s, prepacked, 0);
     const int threads = fc_max_threads();
     conv_layout l;
-    if (conv_layout_init(&l, s, t.panel_rows, t.tile_width, t.gemmt != NULL, t.expanded, sizeof(CONV_T), threads) !=
+    if (conv_layout_init(&l, s, t.panel_rows, t.tile_width, t.gemm ? t.gemm->tail_nr : 0, t.gemmt != NULL, t.expanded,
+                         sizeof(CONV_T), threads) !=
         FC_OK)
         return 0;
     const size_t k_size = conv_k_size(s);
@@ -583,7 +598,8 @@ int CONV_FN(_conv2d)(const fc_conv2d_shape *s, const CONV_T *x, const CONV_T *we
     const size_t k_size = cin_g * s->kernel_height * s->kernel_width;
     const size_t pixels = s->out_height * s->out_width, panels = (cout_g + panel_rows - 1) / panel_rows;
     conv_layout l;
-    if (conv_layout_init(&l, s, panel_rows, tile_width, gemmt != NULL, tiles.expanded, sizeof(CONV_T),
+    if (conv_layout_init(&l, s, panel_rows, tile_width, tiles.gemm ? tiles.gemm->tail_nr : 0, gemmt != NULL,
+                         tiles.expanded, sizeof(CONV_T),
                          fc_max_threads()) != FC_OK) {
         free(packed_here);
         return FC_ENOMEM;

@@ -602,6 +602,18 @@ static size_t conv_regular_columns(size_t pixels, size_t nr, size_t tail_nr) {
     return pixels - rest + (tail_nr && rest <= nr - tail_nr ? (rest + tail_nr - 1) / tail_nr * tail_nr : nr);
 }
 
+/* Columns that regular tiles nr wide (tail_nr: their one-vector tail, or 0) compute over an
+ * image whose B rows are row_width wide: across the wide rows, or, where that computes
+ * fewer (*per_row set), each output row apart, so that none computes dropped columns and
+ * a row's last tile runs as tails (the 7x7 s2 stem: 48 + 48 + 16 of 115 wide columns). */
+static size_t conv_regular_tile_columns(const fc_conv2d_shape *s, size_t row_width, size_t nr, size_t tail_nr,
+                                        int *per_row) {
+    const size_t wide = conv_regular_columns(s->out_height * row_width, nr, tail_nr);
+    const size_t rows = s->out_height * conv_regular_columns(s->out_width, nr, tail_nr);
+    *per_row = tail_nr && row_width > s->out_width && rows < wide;
+    return *per_row ? rows : wide;
+}
+
 /* Relative cost of a tile shape on this layer: the tile elements it computes, kept or
  * dropped (rounding of output channels and pixels), over the fraction of time its k loop
  * runs rather than its epilogue; the tile that costs least wins. A regular MR x NR tile
@@ -618,10 +630,11 @@ static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, siz
         conv_tiling tiling;
         return conv_transposed_work(s, mr, &tiling) * (double)mr * (double)((cout_g + nr - 1) / nr * nr) / k_size;
     }
-    const size_t wide = s->out_height * conv_row_width(s, expanded);
+    int per_row;
+    const size_t columns = conv_regular_tile_columns(s, conv_row_width(s, expanded), nr, tail_nr, &per_row);
     const double step = (double)mr * k_size >= CONV_LONG_PANEL_ELEMENTS ? CONV_LONG_PANEL_STEP_COST : 1.0;
-    const double tiles = (double)((cout_g + mr - 1) / mr * mr) * (double)conv_regular_columns(wide, nr, tail_nr) *
-                         (k_size * step + CONV_STORE_COST) / k_size;
+    const double tiles = (double)((cout_g + mr - 1) / mr * mr) * (double)columns * (k_size * step + CONV_STORE_COST) /
+                         k_size;
     if (!expanded) return tiles;
     /* KW staged copies per pixel and input channel instead of one (or none when x itself
      * serves), in k steps of a tile element. */
@@ -694,7 +707,7 @@ static size_t conv_band_rows(const fc_conv2d_shape *s, size_t fit, size_t reach)
  * tile_width pixels (transposed: tile_width pixels of one row); FC_ENOMEM if the small
  * tables fail. */
 static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t panel_rows, size_t tile_width,
-                            int transposed, int expanded, size_t elem_size, int threads) {
+                            size_t tail_width, int transposed, int expanded, size_t elem_size, int threads) {
     const size_t kh = s->kernel_height, kw = s->kernel_width, cin_g = s->in_channels / s->groups;
     memset(l, 0, sizeof(*l));
     l->tiling = (conv_tiling){CONV_TILES_WIDE, 0, 0};
@@ -755,6 +768,9 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
         l->band_rows = s->out_height;
         l->plane_rows = s->in_height;
     }
+    int per_row;
+    if (!transposed && (conv_regular_tile_columns(s, l->row_width, tile_width, tail_width, &per_row), per_row))
+        l->tiling.order = CONV_TILES_PER_ROW;
     l->plane_size = l->plane_rows * l->row_width;
     l->pixel_step_h = strided_x || l->x_rows ? s->stride_height * l->row_width : l->row_width;
     l->pixel_step_w = strided_x || l->x_rows ? s->stride_width : 1;

@@ -50,13 +50,15 @@ void fc_f64_conv2d_pack_transposed(const fc_conv2d_shape *shape, size_t channels
  * apart (narrow maps), transposed tiles, transposed tiles of consecutive output pixels
  * across rows (compact), or compact tiles that take the columns at the left and right
  * edges first, column by column, to skip the kernel columns that read padding there
- * (edges). For tests and diagnostics. */
+ * (edges), or regular tiles that take each output row apart (rows). For tests and
+ * diagnostics. */
 enum {
     FC_CONV2D_REGULAR = 0,
     FC_CONV2D_EXPANDED = 1,
     FC_CONV2D_TRANSPOSED = 2,
     FC_CONV2D_COMPACT = 3,
-    FC_CONV2D_EDGES = 4
+    FC_CONV2D_EDGES = 4,
+    FC_CONV2D_ROWS = 5
 };
 int fc_f32_conv2d_method(const fc_conv2d_shape *shape, int prepacked);
 int fc_f64_conv2d_method(const fc_conv2d_shape *shape, int prepacked);
