@@ -397,7 +397,7 @@ int CONV_FN(_conv2d_method)(const fc_conv2d_shape *s, int prepacked) {
     const CONV_FN(_tiles) t = CONV_FN(_call_tiles)(s, prepacked, 0);
     int per_row;
     if (t.gemm && !t.expanded)
-        conv_regular_tile_columns(s, conv_row_width(s, 0), t.gemm->nr, t.gemm->tail_nr, &per_row);
+        conv_regular_tile_columns(s, conv_row_width(s, 0), t.gemm->mr, t.gemm->nr, t.gemm->tail_nr, &per_row);
     if (!t.gemmt) return t.expanded ? FC_CONV2D_EXPANDED : per_row ? FC_CONV2D_ROWS : FC_CONV2D_REGULAR;
     conv_tiling tiling;
     conv_transposed_work(s, t.gemmt->mr, &tiling);

@@ -56,6 +56,9 @@
  * (choosing costs a pass over the pixels). */
 #define CONV_EDGE_MIN_PADDED 0.03
 #define CONV_EDGE_MAX_PIXELS 4096
+/* Fewest rows of a one-vector tail tile that keep both FMA pipes busy (4 cycles of latency
+ * each): AVX2's 6x8 tails, as the last tile of each row, made 3x3 64->64 @56 9 % slower. */
+#define CONV_TAIL_MIN_ROWS 8
 /* A tile must save this fraction of the default's work to be chosen over it. */
 #define CONV_TILE_MARGIN 0.03
 /* Epilogue cost of a tile in k steps (measured: a regular tile's register store is nearly
@@ -602,15 +605,17 @@ static size_t conv_regular_columns(size_t pixels, size_t nr, size_t tail_nr) {
     return pixels - rest + (tail_nr && rest <= nr - tail_nr ? (rest + tail_nr - 1) / tail_nr * tail_nr : nr);
 }
 
-/* Columns that regular tiles nr wide (tail_nr: their one-vector tail, or 0) compute over an
+/* Columns that regular MR x NR tiles (tail_nr: their one-vector tail, or 0) compute over an
  * image whose B rows are row_width wide: across the wide rows, or, where that computes
  * fewer (*per_row set), each output row apart, so that none computes dropped columns and
- * a row's last tile runs as tails (the 7x7 s2 stem: 48 + 48 + 16 of 115 wide columns). */
-static size_t conv_regular_tile_columns(const fc_conv2d_shape *s, size_t row_width, size_t nr, size_t tail_nr,
-                                        int *per_row) {
+ * a row's last tile runs as tails (the 7x7 s2 stem: 48 + 48 + 16 of 115 wide columns).
+ * Only tails of CONV_TAIL_MIN_ROWS rows or more run as fast as whole tiles do, and rows of
+ * tails only (float64 3x3 448->384 @8: 16-wide tiles, rows of 8) ran 6 % slower. */
+static size_t conv_regular_tile_columns(const fc_conv2d_shape *s, size_t row_width, size_t mr, size_t nr,
+                                        size_t tail_nr, int *per_row) {
     const size_t wide = conv_regular_columns(s->out_height * row_width, nr, tail_nr);
     const size_t rows = s->out_height * conv_regular_columns(s->out_width, nr, tail_nr);
-    *per_row = tail_nr && row_width > s->out_width && rows < wide;
+    *per_row = tail_nr && mr >= CONV_TAIL_MIN_ROWS && s->out_width >= nr && row_width > s->out_width && rows < wide;
     return *per_row ? rows : wide;
 }
 
@@ -631,7 +636,7 @@ static double conv_tile_cost(const fc_conv2d_shape *s, size_t mr, size_t nr, siz
         return conv_transposed_work(s, mr, &tiling) * (double)mr * (double)((cout_g + nr - 1) / nr * nr) / k_size;
     }
     int per_row;
-    const size_t columns = conv_regular_tile_columns(s, conv_row_width(s, expanded), nr, tail_nr, &per_row);
+    const size_t columns = conv_regular_tile_columns(s, conv_row_width(s, expanded), mr, nr, tail_nr, &per_row);
     const double step = (double)mr * k_size >= CONV_LONG_PANEL_ELEMENTS ? CONV_LONG_PANEL_STEP_COST : 1.0;
     const double tiles = (double)((cout_g + mr - 1) / mr * mr) * (double)columns * (k_size * step + CONV_STORE_COST) /
                          k_size;
@@ -769,7 +774,7 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
         l->plane_rows = s->in_height;
     }
     int per_row;
-    if (!transposed && (conv_regular_tile_columns(s, l->row_width, tile_width, tail_width, &per_row), per_row))
+    if (!transposed && (conv_regular_tile_columns(s, l->row_width, panel_rows, tile_width, tail_width, &per_row), per_row))
         l->tiling.order = CONV_TILES_PER_ROW;
     l->plane_size = l->plane_rows * l->row_width;
     l->pixel_step_h = strided_x || l->x_rows ? s->stride_height * l->row_width : l->row_width;
