@@ -251,7 +251,7 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
                 const conv_tile_steps k =
                     l->row_columns
                         ? conv_tile_rows_k(s, l->channel_block, oh_min, oh_max, &l->row_columns[t % l->segments])
-                        : conv_tile_k(s, l->channel_block, oh_min, oh_max, ow_min, ow_max, 0);
+                        : conv_tile_k(s, l->channel_block, oh_min, oh_max, ow_min, ow_max);
                 band->gemmt->ukernel(tile_pixels, rows, k.kc, k.k_runs, k.k_run_stride,
                                      k.columns.skipped ? &k.columns.edges : NULL,
                                      copy ? copy : band->b + start, offsets + k.k0,

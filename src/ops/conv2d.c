@@ -9,16 +9,18 @@
  * columns that are computed and dropped) reads NR contiguous elements per k. The weights
  * are read as they are (MR rows at a time). With stride 1 and no padding, x itself is the staged
  * input. Only the last tile(s) of a buffer, whose dropped columns would read past its end,
- * are copied into a scratch tile first. On narrow maps, where dropped columns waste much of
- * a tile, each tap column can instead be staged as a plane of its own ("expanded": rows
- * hold just the OW real columns), at the price of KW copies of the input. Plans (and calls
+ * are copied into a scratch tile first. Where a row's last tile, run as one-vector tails,
+ * wastes less than the dropped columns, tiles take each row apart instead. On narrow maps,
+ * where dropped columns waste much of a tile, each tap column can instead be staged as a
+ * plane of its own ("expanded": rows hold just the OW real columns), at the price of KW
+ * copies of the input. Plans (and calls
  * whose work pays for packing) may run "transposed" tiles instead: MR pixels (of one row, of
  * the wide band as regular tiles take them, or of the output pixels in a sequence) x NR
  * output channels, over weights packed by tap, so that a tile skips the kernel rows (and,
  * on AVX-512, columns) that read padding for all its pixels. Transposed tiles that read no
- * padding at all (compact tiles of an unpadded layer; tiles of one row where only the edge
- * pixels read padding, and skip it on their own) read x itself at its strides: nothing is
- * staged. */
+ * padding at all (compact tiles of an unpadded layer; tiles of one row where only up to
+ * three edge pixels a side read padding, and skip it on their own) read x itself at its
+ * strides: nothing is staged. */
 #include "ops/conv2d.h"
 
 #include <stdint.h>
@@ -146,7 +148,7 @@ typedef struct {
     size_t panel_rows;     /* output channels per weight panel */
     size_t tile_width;     /* wide pixels a tile spans: NR, or MR for transposed tiles */
     int transposed;        /* tiles of pixels x output channels, over weights packed for them */
-    conv_tiling tiling;    /* how transposed tiles take a band's pixels (regular ones: CONV_TILES_WIDE) */
+    conv_tiling tiling;    /* how tiles take a band's pixels (regular ones: wide, or per row) */
     size_t segments;       /* CONV_TILES_PER_ROW: tiles per output row */
     conv_tile_columns *row_columns; /* and the columns of each (alike in every row), or NULL */
     size_t channel_block;  /* transposed tiles' k order: see conv_channel_block */
@@ -293,7 +295,7 @@ typedef struct {
     conv_tile_columns columns;
 } conv_tile_steps;
 
-/* Which edge pixels of a tile may skip taps on their own (conv_tile_k): pixels 0, 1, ...
+/* Which edge pixels of a tile may skip taps on their own (conv_tile_cols): pixels 0, 1, ...
  * sit at columns ow_min, ow_min + 1, ...; with CONV_LAST_PIXELS, pixels MR - 1, MR - 2, ...
  * at ow_max, ow_max - 1, ... (one row of consecutive pixels, the tile full). */
 enum { CONV_FIRST_PIXELS = 1, CONV_LAST_PIXELS = 2 };
@@ -369,10 +371,11 @@ static conv_tile_steps conv_tile_rows_k(const fc_conv2d_shape *s, size_t block, 
 }
 
 /* The k steps of a transposed tile whose pixels span output rows [oh_min, oh_max] and
- * columns [ow_min, ow_max] (see conv_tile_cols and conv_tile_rows_k). */
+ * columns [ow_min, ow_max], no edge pixels skipping taps on their own (see conv_tile_cols
+ * and conv_tile_rows_k). */
 static conv_tile_steps conv_tile_k(const fc_conv2d_shape *s, size_t block, size_t oh_min, size_t oh_max,
-                                   size_t ow_min, size_t ow_max, int edge_pixels) {
-    const conv_tile_columns columns = conv_tile_cols(s, block, ow_min, ow_max, edge_pixels);
+                                   size_t ow_min, size_t ow_max) {
+    const conv_tile_columns columns = conv_tile_cols(s, block, ow_min, ow_max, 0);
     return conv_tile_rows_k(s, block, oh_min, oh_max, &columns);
 }
 
@@ -470,7 +473,7 @@ static double conv_compact_work(const fc_conv2d_shape *s, size_t mr, size_t bloc
             runs += r * s->out_width + ow != next;
             next = r * s->out_width + ow + 1;
         }
-        const conv_tile_steps steps = conv_tile_k(s, block, oh_min, oh_max, ow_min, ow_max, 0);
+        const conv_tile_steps steps = conv_tile_k(s, block, oh_min, oh_max, ow_min, ow_max);
         work += (double)(steps.k_runs * steps.kc) + CONV_TRANSPOSED_STORE_COST +
                 CONV_RUN_STORE_COST * (double)(runs - 1);
     }
@@ -483,9 +486,9 @@ static double conv_compact_work(const fc_conv2d_shape *s, size_t mr, size_t bloc
  * for some of its edge pixels (a row's first FC_MAX_EDGE_PIXELS and, if its last tile is
  * full, its last ones) on their own. Checked tap by tap over the tiles of one row. */
 static int conv_row_tiles_skip_padding(const fc_conv2d_shape *s, size_t mr, size_t block) {
-    for (size_t segment = 0; segment * mr < s->out_width; segment++) {
-        const size_t ow = segment * mr, n = s->out_width - ow < mr ? s->out_width - ow : mr;
-        const conv_tile_columns t = conv_row_tile_columns(s, mr, block, segment);
+    for (size_t ow = 0; ow < s->out_width; ow += mr) {
+        const size_t n = s->out_width - ow < mr ? s->out_width - ow : mr;
+        const conv_tile_columns t = conv_row_tile_columns(s, mr, block, ow / mr);
         for (size_t i = 0; i < n; i++) {
             size_t first, last;
             conv_col_taps(s, ow + i, &first, &last);
@@ -545,8 +548,8 @@ static double conv_transposed_work_counted(const fc_conv2d_shape *s, size_t mr, 
     /* Staging, in k steps of a tile (over a group's panels), where the tiles need it. */
     const double staging = conv_staging_work(s) / (double)mr / (double)(s->out_channels / s->groups);
     const int read_x = conv_row_tiles_read_x(s, mr, block);
-    const double per_row = conv_row_tiles_work(s, mr, block) * (read_x && s->stride_width > 1 ? CONV_OFFSET_STEP_COST : 1) +
-                           (read_x ? 0 : staging);
+    const double offset_cost = read_x && s->stride_width > 1 ? CONV_OFFSET_STEP_COST : 1;
+    const double per_row = conv_row_tiles_work(s, mr, block) * offset_cost + (read_x ? 0 : staging);
     const double wide = (double)((s->out_height * conv_row_width(s, 0) + mr - 1) / mr) * tile_work + staging;
     *tiling = (conv_tiling){wide < per_row ? CONV_TILES_WIDE : CONV_TILES_PER_ROW, 0, 0};
     const double fewest = wide < per_row ? wide : per_row;
@@ -615,7 +618,8 @@ static size_t conv_regular_tile_columns(const fc_conv2d_shape *s, size_t row_wid
                                         size_t tail_nr, int *per_row) {
     const size_t wide = conv_regular_columns(s->out_height * row_width, nr, tail_nr);
     const size_t rows = s->out_height * conv_regular_columns(s->out_width, nr, tail_nr);
-    *per_row = tail_nr && mr >= CONV_TAIL_MIN_ROWS && s->out_width >= nr && row_width > s->out_width && rows < wide;
+    *per_row = tail_nr && mr >= CONV_TAIL_MIN_ROWS && s->out_width >= nr && row_width > s->out_width &&
+               rows < wide;
     return *per_row ? rows : wide;
 }
 
@@ -623,7 +627,8 @@ static size_t conv_regular_tile_columns(const fc_conv2d_shape *s, size_t row_wid
  * dropped (rounding of output channels and pixels), over the fraction of time its k loop
  * runs rather than its epilogue; the tile that costs least wins. A regular MR x NR tile
  * (tail_nr: its one-vector tail, or 0 to price its last tile whole) runs over wide pixels
- * (plus, when `expanded`, the extra staging that costs); a transposed one (MR pixels x NR
+ * or each row apart (conv_regular_tile_columns; plus, when `expanded`, the extra staging
+ * that costs); a transposed one (MR pixels x NR
  * channels) over each row's real pixels and the kernel rows that do not read padding only,
  * with a dearer transposed store; and either with its staging (conv_staging_work) where its
  * tiles need it. */
