@@ -244,8 +244,9 @@ static inline __attribute__((always_inline)) void GEMM_PASTE(GEMM_NAME, _tile)(
 
 /* Tiles of several runs of k, and tiles that skip edge pixels, compiled apart from the
  * common tile of one run: a loop over runs around the k loop costs the k loop registers
- * (measured 2 % slower on 1x7 128->128 @17); so do the seven k loops of several edge
- * pixels the three of one (3x3 s2 256->512 @14: 3 % slower in one function). */
+ * (measured 2 % slower on 1x7 128->128 @17). Tiles that skip several edge pixels (seven k
+ * loops) are compiled apart from those that skip one (three): in one function, 3x3 s2
+ * 256->512 @14 ran 3 % slower. */
 static __attribute__((noinline)) void GEMM_PASTE(GEMM_NAME, _runs)(
     size_t mr, size_t nc, size_t kc, size_t k_runs, size_t k_run_stride, const GEMM_T *restrict a,
     const ptrdiff_t *restrict a_offsets, const ptrdiff_t *restrict pixels, const GEMM_T *restrict w,
