@@ -237,7 +237,7 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
                 } else if (l->tiling.order == CONV_TILES_PER_ROW) {
                     ow_min = t % l->segments * l->tile_width;
                     start = conv_row_tile_start(l, t);
-                    tile_pixels = s->out_width - ow_min < l->tile_width ? s->out_width - ow_min : l->tile_width;
+                    tile_pixels = conv_row_tile_count(s, l->tile_width, t % l->segments);
                     oh_min = oh_max = band->oh0 + t / l->segments;
                     runs[0] = (fc_tile_run){0, tile_pixels, oh_min * s->out_width + ow_min};
                     count = 1;
@@ -266,10 +266,9 @@ static void CONV_FN(_multiply)(const CONV_FN(_band) *band, size_t panel0, size_t
                 /* The tile's first wide pixel and the pixels from there it stores (its row's
                  * last ones, tiles of one row). */
                 const size_t q0 = per_row ? conv_row_tile_start(l, t) : t * l->tile_width;
-                const size_t ow = t % l->segments * l->tile_width, tail_nr = band->gemm->tail_nr;
-                const size_t rest = !per_row ? band->band_pixels - q0
-                                    : s->out_width - ow < l->tile_width ? s->out_width - ow
-                                                                         : l->tile_width;
+                const size_t rest = per_row ? conv_row_tile_count(s, l->tile_width, t % l->segments)
+                                            : band->band_pixels - q0;
+                const size_t tail_nr = band->gemm->tail_nr;
                 const CONV_T *b = copy ? copy : band->b + q0;
                 if (band->gemm->tail && rest <= l->tile_width - tail_nr) { /* the last, whole vectors empty */
                     for (size_t q = 0; q < rest; q += tail_nr) {
@@ -395,7 +394,7 @@ static CONV_FN(_tiles) CONV_FN(_call_tiles)(const fc_conv2d_shape *s, int prepac
 
 int CONV_FN(_conv2d_method)(const fc_conv2d_shape *s, int prepacked) {
     const CONV_FN(_tiles) t = CONV_FN(_call_tiles)(s, prepacked, 0);
-    int per_row;
+    int per_row = 0;
     if (t.gemm && !t.expanded)
         conv_regular_tile_columns(s, conv_row_width(s, 0), t.gemm->mr, t.gemm->nr, t.gemm->tail_nr, &per_row);
     if (!t.gemmt) return t.expanded ? FC_CONV2D_EXPANDED : per_row ? FC_CONV2D_ROWS : FC_CONV2D_REGULAR;

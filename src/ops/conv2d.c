@@ -379,10 +379,16 @@ static conv_tile_steps conv_tile_k(const fc_conv2d_shape *s, size_t block, size_
     return conv_tile_rows_k(s, block, oh_min, oh_max, &columns);
 }
 
-/* The columns of tile `segment` of a row of tiles of mr pixels (CONV_TILES_PER_ROW): alike
- * in every row. */
+/* Pixels of tile `segment` of a row of tiles of mr pixels (CONV_TILES_PER_ROW), from
+ * column segment * mr: mr, or the row's last ones. */
+static size_t conv_row_tile_count(const fc_conv2d_shape *s, size_t mr, size_t segment) {
+    const size_t ow = segment * mr;
+    return s->out_width - ow < mr ? s->out_width - ow : mr;
+}
+
+/* The columns of tile `segment` of a row of tiles of mr pixels: alike in every row. */
 static conv_tile_columns conv_row_tile_columns(const fc_conv2d_shape *s, size_t mr, size_t block, size_t segment) {
-    const size_t ow = segment * mr, n = s->out_width - ow < mr ? s->out_width - ow : mr;
+    const size_t ow = segment * mr, n = conv_row_tile_count(s, mr, segment);
     return conv_tile_cols(s, block, ow, ow + n - 1, CONV_FIRST_PIXELS | (n == mr ? CONV_LAST_PIXELS : 0));
 }
 
@@ -487,7 +493,7 @@ static double conv_compact_work(const fc_conv2d_shape *s, size_t mr, size_t bloc
  * full, its last ones) on their own. Checked tap by tap over the tiles of one row. */
 static int conv_row_tiles_skip_padding(const fc_conv2d_shape *s, size_t mr, size_t block) {
     for (size_t ow = 0; ow < s->out_width; ow += mr) {
-        const size_t n = s->out_width - ow < mr ? s->out_width - ow : mr;
+        const size_t n = conv_row_tile_count(s, mr, ow / mr);
         const conv_tile_columns t = conv_row_tile_columns(s, mr, block, ow / mr);
         for (size_t i = 0; i < n; i++) {
             size_t first, last;
@@ -778,9 +784,9 @@ static int conv_layout_init(conv_layout *l, const fc_conv2d_shape *s, size_t pan
         l->band_rows = s->out_height;
         l->plane_rows = s->in_height;
     }
-    int per_row;
-    if (!transposed && (conv_regular_tile_columns(s, l->row_width, panel_rows, tile_width, tail_width, &per_row), per_row))
-        l->tiling.order = CONV_TILES_PER_ROW;
+    int regular_rows = 0;
+    if (!transposed) conv_regular_tile_columns(s, l->row_width, panel_rows, tile_width, tail_width, &regular_rows);
+    if (regular_rows) l->tiling.order = CONV_TILES_PER_ROW;
     l->plane_size = l->plane_rows * l->row_width;
     l->pixel_step_h = strided_x || l->x_rows ? s->stride_height * l->row_width : l->row_width;
     l->pixel_step_w = strided_x || l->x_rows ? s->stride_width : 1;
