@@ -53,9 +53,9 @@ typedef struct {
     /* Most input channels per block of the transposed tiles' k order (see conv2d.c); 1:
      * each channel's kernel columns one after another, as the weights are stored. */
     size_t transposed_channel_block;
-    /* Whether small 3x3 stride-2 depthwise planes that the direct method takes go to it
-     * rather than to the interleaved one (see dwconv.h). */
-    int dwconv_direct_stride2;
+    /* Whether small depthwise planes the direct method takes go to it rather than to the
+     * interleaved one (see dwconv.h). */
+    int dwconv_direct_small;
 } fc_dispatch_table;
 
 /* The best ISA this CPU (and its OS) supports among those compiled in. */

@@ -161,7 +161,7 @@ def test_interleaved_many_taps(isa, dtype, shape, residual):
 @pytest.mark.parametrize("residual", [False, True], ids=["plain", "residual"])
 def test_interleaved_limit(isa, dtype, size, stride, residual):
     """Zero-padded inputs of 32 x 32 = 1024 pixels are interleaved, 33 x 32 are not (on
-    AVX-512 both go direct at stride 2: see fc_dispatch_table.dwconv_direct_stride2); 17
+    AVX-512 both go direct: see fc_dispatch_table.dwconv_direct_small); 17
     and 33 channels leave partial groups; without a residual the PReLU slopes are applied
     before the transpose back."""
     for channels, multiplier in ((17, 1), (33, 1), (3, 2)):
@@ -173,12 +173,37 @@ def test_interleaved_limit(isa, dtype, size, stride, residual):
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("width", [27, 28, 40, 47], ids=lambda w: f"w{w}")
 @pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
-def test_direct_limit(isa, dtype, width, stride):
-    """3x3 planes from 28 input columns wide are computed directly (27: by another method):
-    row tails of every length, multiplier 2, the epilogue with a residual."""
+def test_direct_epilogue(isa, dtype, width, stride):
+    """3x3 planes too large to interleave are computed directly (AVX-512: any size): row
+    tails of every length, multiplier 2, the epilogue with a slope and a residual (finished
+    per vector, not as a clamp in registers)."""
     h = 64 // stride + 1
     run_case(dtype, channels=2, multiplier=2, size=(h, width), kernel=(3, 3), stride=stride, padding=1,
              activation=("prelu", np.linspace(0.05, 0.3, 4)), residual=True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("width", [1, 5, 7, 8, 13, 14, 15, 16, 17, 31, 33, 48, 49, 112], ids=lambda w: f"w{w}")
+@pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
+@pytest.mark.parametrize("threads", [1, 2], ids=lambda t: f"t{t}")
+def test_direct_strips_and_pairs(isa, dtype, width, stride, threads):
+    """The direct method's geometry: rows of 1 to 7 vectors (strips of two vectors, then a
+    single one), blocks of 7 or 4 output rows with a partial last block (heights 9 to 12),
+    and, on AVX-512 float32, rows narrow enough to put two channels in a vector (stride 1:
+    up to 7 columns; stride 2: up to 15 in and 8 out), with an odd channel left alone and,
+    at multiplier 2, two outputs of one input paired. Bias and clamp, no bias and no
+    activation, and a slope (never paired). One thread gets every channel in one call (two
+    split the few channels into blocks of one)."""
+    cases = ((1, 1, 9, True, "relu6"), (3, 1, 10, False, None), (4, 2, 11, True, "relu"),
+             (5, 1, 12, True, ("prelu", np.linspace(-0.5, 0.5, 5))), (9 * threads, 1, 7, True, "relu6"))
+    previous = fastconv.get_num_threads()
+    try:
+        fastconv.set_num_threads(threads)
+        for channels, multiplier, height, bias, activation in cases:
+            run_case(dtype, channels=channels, multiplier=multiplier, size=(height, width), kernel=(3, 3),
+                     stride=stride, padding=1, bias=bias, activation=activation, seed=width)
+    finally:
+        fastconv.set_num_threads(previous)
 
 
 @pytest.mark.parametrize("padding", [((0, 2), (1, 0)), ((2, 0), (1, 2)), ((1, 1), (0, 1))],

@@ -12,13 +12,16 @@
  *     DW_STORE_PARTIAL(p, v, n)            the first n (< DW_VL) lanes of v
  *     DW_LOAD_MASKED(p, bits)              lanes p[i] where bit i of bits is set, zero
  *                                          elsewhere; lanes outside are never read
+ *     DW_STORE_MASKED(p, v, bits)          lanes v[i] to p[i] where bit i of bits is set
+ *   DW_IVEC, an integer vector type of DW_VEC's size (for bitwise or),
  *   and __builtin_shuffle masks over the 2 * DW_VL lanes of two vectors (a, b):
  *     DW_EVENS / DW_ODDS                   the even / odd lanes
  *     DW_FROM_PREV                         b's last lane, then a's first DW_VL - 1
  *     DW_FROM_NEXT                         a's last DW_VL - 1 lanes, then b's first
  *     DW_ZIP_LO / DW_ZIP_HI                a[0], b[0], a[1], b[1], ... of the low / high
  *                                          halves of a and b
- *   and optionally DW_TRANSPOSE(v), a faster transpose of the DW_VL x DW_VL square v than
+ *   and optionally DW_SHIFT_UP(v, prev) / DW_SHIFT_DOWN(v, next), faster lane shifts than
+ *   the shuffles with DW_FROM_PREV / DW_FROM_NEXT, and DW_TRANSPOSE(v), a faster transpose of the DW_VL x DW_VL square v than
  *   the zips give (see transpose below).
  *
  * Every kernel is the one always-inlined body, called with its sizes as constants (3x3s1,
@@ -253,90 +256,208 @@ DW_INLINE void DW_FN(kernel_flat)(const DW_FN(call) *c, size_t oh_begin, size_t 
 
 /* The direct method (see dwconv.h). */
 
-/* Sums of tap columns left, center (plus the bias) and right over the three input rows at
- * one output vector. */
+#ifndef DW_SHIFT_UP
+#define DW_SHIFT_UP(v, prev) __builtin_shuffle(v, prev, DW_FROM_PREV)
+#define DW_SHIFT_DOWN(v, next) __builtin_shuffle(v, next, DW_FROM_NEXT)
+#endif
+
+/* Output rows a direct block of nb vectors per row computes together (they share input
+ * rows): accumulators, weights and the loaded row stay within 32 registers. An ISA with
+ * fewer sets DW_DIRECT_STRIDE2_ROWS, those of two-vector blocks at stride 2. */
+#ifndef DW_DIRECT_STRIDE2_ROWS
+#define DW_DIRECT_STRIDE2_ROWS 4
+#endif
+#define DW_DIRECT_ROWS(nb, sw) ((nb) == 1 ? 7 : (sw) == 1 ? 4 : DW_DIRECT_STRIDE2_ROWS)
+/* Output vectors per row of a direct block, at most. */
+#define DW_DIRECT_VECTORS 2
+/* Lanes per channel when a vector holds two channels' rows. */
+#define DW_HALF (DW_VL / 2)
+
+/* Bits of the lanes of vector v (elements [v DW_VL, v DW_VL + DW_VL)) of a row of n
+ * elements that lie inside it; none for v < 0. */
+DW_INLINE unsigned DW_FN(vector_bits)(ptrdiff_t v, size_t n) {
+    if (v < 0 || (size_t)v * DW_VL >= n) return 0;
+    const size_t k = n - (size_t)v * DW_VL;
+    return (1u << (k < DW_VL ? k : DW_VL)) - 1u;
+}
+
+/* Where a direct block reads and writes. A strip of output vectors [j, j + nb) loads, from
+ * each input row, nb sw + 3 - sw vectors from vector j sw - 1 on (`first`), lanes `bits`
+ * (those inside the row). Paired blocks compute two channels at once, the second
+ * (`pair_x`, `pair_out` elements on) in the upper DW_HALF lanes. */
 typedef struct {
-    DW_VEC left, center, right;
-} DW_FN(column_sums);
+    ptrdiff_t first;
+    unsigned bits[2 * DW_DIRECT_VECTORS + 1];
+    ptrdiff_t pair_x, pair_out;
+    ptrdiff_t in_height, in_width, pad_top;
+    size_t out_width;
+} DW_FN(direct_strip);
 
-/* Stride 1: the sums at columns [start, start + DW_VL). */
-DW_INLINE DW_FN(column_sums) DW_FN(direct_sums_s1)(const DW_T *const *rows, const DW_VEC *wv, DW_VEC bias,
-                                                   ptrdiff_t start, size_t in_width) {
-    DW_FN(column_sums) s = {(DW_VEC){0}, bias, (DW_VEC){0}};
-#pragma GCC unroll 3
-    for (size_t kh = 0; kh < 3; kh++) {
-        const DW_VEC v = DW_FN(load_row)(rows[kh], start, in_width);
-        s.left += v * wv[3 * kh];
-        s.center += v * wv[3 * kh + 1];
-        s.right += v * wv[3 * kh + 2];
+/* Output rows [oh, oh + rows) (rows <= rb) of a strip's output vectors, rb x nb
+ * accumulators. Input row i of the block (row oh sw - pad_top + i) is loaded once, and its
+ * three tap columns are lane shifts of it: stride 1, the vectors themselves and their
+ * neighbours' lanes; stride 2, their even columns (center), odd ones (right) and the odd
+ * ones a lane on (left). Paired (nb == 1), each half of a vector is one channel's row:
+ * stride 1, the second channel's row is loaded into the upper half; stride 2, it is the
+ * vector after the first channel's (the even and odd columns of each land in its half). */
+DW_INLINE void DW_FN(direct_block)(const size_t nb, const size_t rb, const size_t sw, const int paired,
+                                   const int clamp_only, const DW_FN(call) *c, const DW_FN(direct_strip) *st,
+                                   const DW_T *x, const DW_VEC *wv, DW_VEC bias, size_t oh, size_t rows, size_t j,
+                                   DW_T *out) {
+    const size_t loads = nb * sw + 3 - sw, in_rows = (rb - 1) * sw + 3, ow = st->out_width;
+    const ptrdiff_t top = (ptrdiff_t)(oh * sw) - st->pad_top;
+    const DW_VEC lo = c->f.lo, hi = c->f.hi, zero = {0};
+    const DW_T *row[(DW_DIRECT_ROWS(1, 1) - 1) * 2 + 3] = {0}; /* in_rows of them used */
+#pragma GCC unroll 16
+    for (size_t i = 0; i < in_rows; i++) {
+        const ptrdiff_t ih = top + (ptrdiff_t)i;
+        row[i] = ih >= 0 && ih < st->in_height ? x + ih * st->in_width + st->first * DW_VL : NULL;
     }
-    return s;
-}
-
-/* Stride 2: the sums at output columns [start, start + DW_VL), from input columns
- * [2 start, 2 start + 2 DW_VL) split into even (center) and odd (left, right) ones. */
-DW_INLINE DW_FN(column_sums) DW_FN(direct_sums_s2)(const DW_T *const *rows, const DW_VEC *wv, DW_VEC bias,
-                                                   ptrdiff_t start, size_t in_width) {
-    DW_FN(column_sums) s = {(DW_VEC){0}, bias, (DW_VEC){0}};
-#pragma GCC unroll 3
-    for (size_t kh = 0; kh < 3; kh++) {
-        const DW_VEC a = DW_FN(load_row)(rows[kh], 2 * start, in_width);
-        const DW_VEC b = DW_FN(load_row)(rows[kh], 2 * start + DW_VL, in_width);
-        const DW_VEC even = __builtin_shuffle(a, b, DW_EVENS), odd = __builtin_shuffle(a, b, DW_ODDS);
-        s.left += odd * wv[3 * kh];
-        s.center += even * wv[3 * kh + 1];
-        s.right += odd * wv[3 * kh + 2];
-    }
-    return s;
-}
-
-/* One output row of ow columns from input rows rows[0..2] (in_width elements each). */
-DW_INLINE void DW_FN(direct_row)(const size_t sw, const DW_T *const *rows, const DW_VEC *wv, DW_VEC bias,
-                                 size_t in_width, const DW_T *residual, const DW_FN(finish_params) *f, DW_T *out,
-                                 size_t ow) {
-    DW_VEC prev_left = {0};
-    if (sw == 1) {
-        /* out[c] = center[c] + left[c - 1] + right[c + 1]: a vector ahead for right. */
-        DW_FN(column_sums) s = DW_FN(direct_sums_s1)(rows, wv, bias, 0, in_width);
-        for (size_t j = 0; j < ow; j += DW_VL) {
-            const DW_FN(column_sums) next = DW_FN(direct_sums_s1)(rows, wv, bias, (ptrdiff_t)(j + DW_VL), in_width);
-            const DW_VEC v = s.center + __builtin_shuffle(s.left, prev_left, DW_FROM_PREV) +
-                             __builtin_shuffle(s.right, next.right, DW_FROM_NEXT);
-            DW_FN(finish)(v, residual ? residual + j : NULL, f, out + j, ow - j < DW_VL ? ow - j : DW_VL);
-            prev_left = s.left;
-            s = next;
+    DW_VEC acc[DW_DIRECT_ROWS(1, 1)][DW_DIRECT_VECTORS];
+#pragma GCC unroll 8
+    for (size_t r = 0; r < rb; r++)
+#pragma GCC unroll 8
+        for (size_t v = 0; v < nb; v++) acc[r][v] = bias;
+#pragma GCC unroll 16
+    for (size_t i = 0; i < in_rows; i++) {
+        if (!row[i]) continue;
+        DW_VEC in[2 * DW_DIRECT_VECTORS + 1] = {{0}}; /* loads of them used */
+        if (paired) {
+            /* Vectors 0 and 2 of the strip lie outside narrow rows. */
+            const DW_T *first_row = row[i] + DW_VL, *second_row = first_row + st->pair_x;
+            in[0] = zero;
+            in[1] = DW_LOAD_MASKED(first_row, st->bits[1]);
+            if (sw == 1) {
+                in[1] = (DW_VEC)((DW_IVEC)in[1] | (DW_IVEC)DW_LOAD_MASKED(second_row - DW_HALF, st->bits[1] << DW_HALF));
+                in[2] = zero;
+            } else {
+                in[2] = DW_LOAD_MASKED(second_row, st->bits[1]);
+            }
+        } else {
+#pragma GCC unroll 16
+            for (size_t k = 0; k < loads; k++) in[k] = DW_LOAD_MASKED(row[i] + k * DW_VL, st->bits[k]);
         }
-        return;
+        DW_VEC prev_odd = in[0];
+#pragma GCC unroll 8
+        for (size_t v = 0; v < nb; v++) {
+            DW_VEC left, center, right;
+            if (sw == 1) {
+                center = in[v + 1];
+                left = DW_SHIFT_UP(center, in[v]);
+                right = DW_SHIFT_DOWN(center, in[v + 2]);
+            } else {
+                center = __builtin_shuffle(in[2 * v + 1], in[2 * v + 2], DW_EVENS);
+                right = __builtin_shuffle(in[2 * v + 1], in[2 * v + 2], DW_ODDS);
+                left = DW_SHIFT_UP(right, prev_odd);
+                prev_odd = right;
+            }
+#pragma GCC unroll 3
+            for (size_t kh = 0; kh < 3; kh++) {
+                if (i < kh || (i - kh) % sw != 0 || (i - kh) / sw >= rb) continue;
+                DW_VEC *a = &acc[(i - kh) / sw][v];
+                *a += left * wv[3 * kh];
+                *a += center * wv[3 * kh + 1];
+                *a += right * wv[3 * kh + 2];
+            }
+        }
     }
-    /* Stride 2: out[c] = center[c] + right[c] + left[c - 1] (odd column 2c - 1). */
-    for (size_t j = 0; j < ow; j += DW_VL) {
-        const DW_FN(column_sums) s = DW_FN(direct_sums_s2)(rows, wv, bias, (ptrdiff_t)j, in_width);
-        const DW_VEC v = s.center + s.right + __builtin_shuffle(s.left, prev_left, DW_FROM_PREV);
-        DW_FN(finish)(v, residual ? residual + j : NULL, f, out + j, ow - j < DW_VL ? ow - j : DW_VL);
-        prev_left = s.left;
+#pragma GCC unroll 8
+    for (size_t r = 0; r < rb; r++) {
+        if (r >= rows) break;
+        const size_t o = oh + r;
+#pragma GCC unroll 8
+        for (size_t v = 0; v < nb; v++) {
+            const size_t col = (j + v) * DW_VL;
+            if (col >= ow) break;
+            const size_t n = ow - col < DW_VL ? ow - col : DW_VL;
+            if (paired) {
+                const DW_VEC a = DW_VMIN(hi, DW_VMAX(lo, acc[r][v]));
+                DW_STORE_PARTIAL(out + o * ow, a, n);
+                DW_STORE_MASKED(out + st->pair_out + o * ow - DW_HALF, a, ((1u << n) - 1u) << DW_HALF);
+            } else if (clamp_only) {
+                DW_FN(store_lanes)(out + o * ow + col, DW_VMIN(hi, DW_VMAX(lo, acc[r][v])), n);
+            } else {
+                DW_FN(finish)(acc[r][v], c->residual ? c->residual + (ptrdiff_t)o * c->residual_stride + col : NULL,
+                              &c->f, out + o * ow + col, n);
+            }
+        }
     }
 }
 
-/* Output rows [oh_begin, oh_end) of one channel, weights in registers. */
-DW_INLINE void DW_FN(kernel_direct)(const DW_FN(call) *c, size_t oh_begin, size_t oh_end, const DW_T *x,
-                                    const DW_T *w, DW_T *out, const void *workspace, const size_t sh,
-                                    const size_t sw) {
-    const fc_conv2d_shape *s = c->s;
-    const size_t ow = s->out_width;
-    const DW_T *zero_row = workspace;
+/* Output rows [oh_begin, oh_end) of a strip of nb output vectors from vector j. */
+DW_INLINE void DW_FN(direct_rows)(const size_t nb, const size_t sw, const int paired, const int clamp_only,
+                                  const DW_FN(call) *c, const DW_T *x, ptrdiff_t pair_x, const DW_VEC *wv,
+                                  DW_VEC bias, size_t oh_begin, size_t oh_end, size_t j, DW_T *out,
+                                  ptrdiff_t pair_out) {
+    const size_t rb = DW_DIRECT_ROWS(nb, sw);
+    DW_FN(direct_strip) st;
+    st.first = (ptrdiff_t)(j * sw) - 1;
+    st.pair_x = pair_x;
+    st.pair_out = pair_out;
+    st.in_height = (ptrdiff_t)c->s->in_height;
+    st.in_width = (ptrdiff_t)c->s->in_width;
+    st.pad_top = (ptrdiff_t)c->s->pad_top;
+    st.out_width = c->s->out_width;
+    for (size_t k = 0; k < nb * sw + 3 - sw; k++) st.bits[k] = DW_FN(vector_bits)(st.first + (ptrdiff_t)k, c->s->in_width);
+    for (size_t oh = oh_begin; oh < oh_end; oh += rb)
+        DW_FN(direct_block)(nb, rb, sw, paired, clamp_only, c, &st, x, wv, bias, oh,
+                            oh_end - oh < rb ? oh_end - oh : rb, j, out);
+}
+
+/* Whether two channels' rows fit one vector, a half each, for the direct method: every
+ * column an output reads (and, at stride 1, a zero lane after the row) lies within it. */
+DW_INLINE int DW_FN(direct_pairs_fit)(const fc_conv2d_shape *s, size_t sw) {
+    if (DW_VL < 8) return 0;
+    if (sw == 1) return s->in_width < DW_HALF && s->out_width < DW_HALF;
+    return s->in_width < DW_VL && s->out_width <= DW_HALF;
+}
+
+/* Lanes [0, DW_HALF) of a, then lanes [0, DW_HALF) of b. */
+DW_INLINE DW_VEC DW_FN(halves)(DW_VEC a, DW_VEC b) {
+    DW_IVEC lanes;
+#pragma GCC unroll 16
+    for (size_t k = 0; k < DW_VL; k++) lanes[k] = k < DW_HALF ? k : DW_VL + k - DW_HALF;
+    return __builtin_shuffle(a, b, lanes);
+}
+
+/* Output rows [oh_begin, oh_end) of channels [0, channels) of the call: a channel at a
+ * time in strips of DW_DIRECT_VECTORS output vectors, or two at a time where their rows fit
+ * a vector and the epilogue is a clamp; weights in registers. */
+DW_INLINE void DW_FN(kernel_direct)(DW_FN(call) *c, size_t channels, size_t oh_begin, size_t oh_end, const DW_T *x,
+                                    ptrdiff_t x_channel_stride, const DW_T *weight, DW_T *out,
+                                    ptrdiff_t out_channel_stride, const DW_EPILOGUE *ep, const size_t sw) {
+    const size_t vectors = (c->s->out_width + DW_VL - 1) / DW_VL;
+    /* Without a slope or a residual the epilogue is a clamp, in registers. */
+    const int clamp_only = !(ep && (ep->slope || ep->residual));
+    const int pairs = clamp_only && DW_FN(direct_pairs_fit)(c->s, sw);
     DW_VEC wv[9];
+    for (size_t i = 0; i < channels;) {
+        DW_FN(call_channel)(c, ep, i);
+        const DW_T *xi = x + (ptrdiff_t)i * x_channel_stride, *w = weight + i * 9;
+        DW_T *oi = out + (ptrdiff_t)i * out_channel_stride;
+        if (pairs && i + 1 < channels) {
+            const DW_T next_bias = ep && ep->bias ? ep->bias[i + 1] : 0;
 #pragma GCC unroll 9
-    for (size_t t = 0; t < 9; t++) wv[t] = DW_FN(splat)(w[t]);
-    const DW_VEC bias = DW_FN(splat)(c->bias);
-    for (size_t oh = oh_begin; oh < oh_end; oh++) {
-        const DW_T *rows[3];
-        for (size_t kh = 0; kh < 3; kh++) {
-            const ptrdiff_t ih = (ptrdiff_t)(oh * sh + kh) - (ptrdiff_t)s->pad_top;
-            rows[kh] = ih >= 0 && ih < (ptrdiff_t)s->in_height ? x + (size_t)ih * s->in_width : zero_row;
+            for (size_t t = 0; t < 9; t++) wv[t] = DW_FN(halves)(DW_FN(splat)(w[t]), DW_FN(splat)(w[9 + t]));
+            DW_FN(direct_rows)(1, sw, 1, 1, c, xi, x_channel_stride, wv,
+                               DW_FN(halves)(DW_FN(splat)(c->bias), DW_FN(splat)(next_bias)), oh_begin, oh_end, 0, oi,
+                               out_channel_stride);
+            i += 2;
+            continue;
         }
-        DW_FN(direct_row)(sw, rows, wv, bias, s->in_width,
-                          c->residual ? c->residual + (ptrdiff_t)oh * c->residual_stride : NULL, &c->f,
-                          out + oh * ow, ow);
+#pragma GCC unroll 9
+        for (size_t t = 0; t < 9; t++) wv[t] = DW_FN(splat)(w[t]);
+        const DW_VEC bias = DW_FN(splat)(c->bias);
+        for (size_t j = 0; j < vectors; j += DW_DIRECT_VECTORS) {
+            const int two = vectors - j >= 2;
+            if (clamp_only)
+                two ? DW_FN(direct_rows)(2, sw, 0, 1, c, xi, 0, wv, bias, oh_begin, oh_end, j, oi, 0)
+                    : DW_FN(direct_rows)(1, sw, 0, 1, c, xi, 0, wv, bias, oh_begin, oh_end, j, oi, 0);
+            else
+                two ? DW_FN(direct_rows)(2, sw, 0, 0, c, xi, 0, wv, bias, oh_begin, oh_end, j, oi, 0)
+                    : DW_FN(direct_rows)(1, sw, 0, 0, c, xi, 0, wv, bias, oh_begin, oh_end, j, oi, 0);
+        }
+        i++;
     }
 }
 
@@ -638,11 +759,9 @@ DW_INLINE void DW_FN(kernel)(const fc_dwconv_plan *plan, size_t channels, size_t
     DW_FN(call_init)(&c, plan, ep);
     const size_t taps = kh_count * kw_count;
     if (plan->workspace.direct) {
-        for (size_t i = 0; i < channels; i++) {
-            DW_FN(call_channel)(&c, ep, i);
-            DW_FN(kernel_direct)(&c, oh_begin, oh_end, x + (ptrdiff_t)i * x_channel_stride, weight + i * taps,
-                                 out + (ptrdiff_t)i * out_channel_stride, workspace, sh, sw);
-        }
+        /* sw a constant even in kxk, which never gets here (direct plans are 3x3s1 / 3x3s2). */
+        DW_FN(kernel_direct)(&c, channels, oh_begin, oh_end, x, x_channel_stride, weight, out, out_channel_stride, ep,
+                             sw == 1 ? 1 : 2);
         return;
     }
     if (plan->workspace.interleaved) {
@@ -701,6 +820,9 @@ void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin
 #undef DW_BLOCK
 #undef DW_LOCAL_TAPS
 #undef DW_SCALAR_TAIL
+#undef DW_DIRECT_ROWS
+#undef DW_DIRECT_VECTORS
+#undef DW_HALF
 /* The including file sets these afresh for each dtype. */
 #undef DW_T
 #undef DW_SFX
@@ -719,3 +841,7 @@ void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin
 #undef DW_ZIP_LO
 #undef DW_ZIP_HI
 #undef DW_TRANSPOSE
+#undef DW_STORE_MASKED
+#undef DW_IVEC
+#undef DW_SHIFT_UP
+#undef DW_SHIFT_DOWN

@@ -38,18 +38,20 @@
  * finished per channel when a residual is added. Padded pixel (r, c) is vector
  * r * padded_width + c, vectors FC_DWCONV_LANE_BYTES apart.
  *
- * Wider 3x3 planes at stride 1 or 2 with one column of left padding (MobileNet's) use
- * the direct method: each output row straight from its three input rows, nothing staged.
- * Per output vector, each input row is loaded once (stride 2: two vectors, split into
- * even and odd columns by two-source permutes) and the taps are summed by kernel column,
+ * 3x3 planes at stride 1 or 2 with one column of left padding (MobileNet's) use the
+ * direct method, where it applies (before small planes are interleaved, where the ISA says
+ * so: fc_dispatch_table.dwconv_direct_small): output rows straight from the input rows,
+ * nothing staged. A block of output rows (7, or 4 of two vectors each) shares its input
+ * rows: each is loaded once, a vector at a time under the mask of the lanes inside the row,
+ * and its three tap columns are lane shifts of those vectors, not shifted loads (which
+ * split cache lines, and on Zen 4 cost more than the shifts):
  *
- *   left[c] = sum_kh w[kh][0] row_kh[c],  center[c] = ...w[kh][1]...,  right[c] = ...w[kh][2]...
+ *   stride 1:  left = (prev[VL - 1], v[0] .. v[VL - 2]),  center = v,  right = (v[1] .., next[0])
+ *   stride 2:  center = even columns of (v, v'),  right = odd ones,  left = right shifted up
  *
- * (stride 2: left and right over the odd columns, center over the even ones), so that
- * out[ow] = center[ow] + left[ow - 1] + right[ow + 1] needs just two lane shifts per output
- * vector, each taking one lane from the neighbouring vector's sums, instead of shifted
- * (line-splitting) loads or masks per tap. Rows above or below the input read a zero row
- * of the workspace; columns past either end load as zeros.
+ * Every tap is then one FMA per output vector, with the weights in registers. Rows too
+ * narrow for half a vector go two channels to a vector, one per half (7x7 planes in 16
+ * lanes), where the epilogue is a clamp. Rows above or below the input are skipped.
  *
  * Kernels: 3x3 and 5x5 at stride 1 and 2 (dilation 1), and kxk for any other shape; the
  * specialized ones are the generic code with the sizes as compile-time constants. */
@@ -91,10 +93,6 @@
 #define FC_DWCONV_LANE_BYTES 64
 /* Bits per word of the planar tap masks (at least the widest vector's lanes). */
 #define FC_DWCONV_MASK_BITS 16
-/* Input planes at least this wide use the direct method, where it applies (narrower
- * ones spend more on per-row setup than on arithmetic). */
-#define FC_DWCONV_DIRECT_MIN_IN_WIDTH 28
-
 /* What a microkernel needs besides its pointers; built once per operator call. */
 typedef struct fc_dwconv_plan fc_dwconv_plan;
 
@@ -132,7 +130,7 @@ fc_f32_dwconv_ukernel fc_f32_dwconv_select(const fc_f32_dwconv_kernels *k, const
 fc_f64_dwconv_ukernel fc_f64_dwconv_select(const fc_f64_dwconv_kernels *k, const fc_conv2d_shape *s);
 
 /* Layout of the workspace, shared by every kernel and the operator.
- * Direct plans: a zero row of in_width + FC_DWCONV_SLACK elements.
+ * Direct plans: none.
  * Interleaved plans: the padded plane (padded_height x padded_width pixels, zero outside
  * the input's), the results (out_height * out_width pixels rounded up to
  * FC_DWCONV_LANE_BYTES of them, so that whole squares transpose), then the padded pixel
@@ -188,18 +186,16 @@ static inline int fc_dwconv_planar_fits(const fc_conv2d_shape *s) {
     return 1;
 }
 
-/* Whether the direct method applies (3x3, stride 1 or 2, one column of left padding) and
- * is the faster one for this plane. */
+/* Whether the direct method applies: 3x3, stride 1 or 2, one column of left padding. */
 static inline int fc_dwconv_direct_fits(const fc_conv2d_shape *s) {
     return s->kernel_height == 3 && s->kernel_width == 3 && s->dilation_height == 1 && s->dilation_width == 1 &&
-           s->stride_height == s->stride_width && (s->stride_width == 1 || s->stride_width == 2) &&
-           s->pad_left == 1 && s->in_width >= FC_DWCONV_DIRECT_MIN_IN_WIDTH;
+           s->stride_height == s->stride_width && (s->stride_width == 1 || s->stride_width == 2) && s->pad_left == 1;
 }
 
-/* direct_stride2: small 3x3 stride-2 planes go to the direct method where it applies (the
- * faster one on AVX-512, against the interleaved one). */
+/* direct_small: small planes go to the direct method where it applies, not the
+ * interleaved one (the ISA's choice: fc_dispatch_table.dwconv_direct_small). */
 static inline fc_dwconv_workspace_layout fc_dwconv_workspace(const fc_conv2d_shape *s, size_t elem_size,
-                                                             int direct_stride2) {
+                                                             int direct_small) {
     fc_dwconv_workspace_layout l = {0};
     const size_t phases = s->stride_height * s->stride_width, taps = s->kernel_height * s->kernel_width;
     /* Every row and column a tap reads, and every input row and column. */
@@ -207,9 +203,8 @@ static inline fc_dwconv_workspace_layout fc_dwconv_workspace(const fc_conv2d_sha
     const size_t read_cols = (s->out_width - 1) * s->stride_width + (s->kernel_width - 1) * s->dilation_width + 1;
     const size_t padded_height = read_rows > s->pad_top + s->in_height ? read_rows : s->pad_top + s->in_height;
     const size_t padded_width = read_cols > s->pad_left + s->in_width ? read_cols : s->pad_left + s->in_width;
-    /* Small planes, except stride-2 ones that go direct (at stride 1 the interleaved method
-     * wins everywhere, by 14 % at 256@28 on AVX-512). */
-    const int small = !(direct_stride2 && phases > 1 && fc_dwconv_direct_fits(s)) &&
+    /* Small planes, except those that go direct. */
+    const int small = !(direct_small && fc_dwconv_direct_fits(s)) &&
                       s->out_height * s->out_width <= FC_DWCONV_INTERLEAVED_MAX_PIXELS &&
                       padded_height * padded_width <= FC_DWCONV_INTERLEAVED_MAX_PADDED_PIXELS;
     const size_t interleaved_bytes = (padded_height * padded_width + s->out_height * s->out_width) *
@@ -229,8 +224,7 @@ static inline fc_dwconv_workspace_layout fc_dwconv_workspace(const fc_conv2d_sha
     }
     l.direct = fc_dwconv_direct_fits(s);
     if (l.direct) {
-        /* Just the zero row read in place of rows outside the input. */
-        l.total_bytes = fc_dwconv_round_up((s->in_width + FC_DWCONV_SLACK) * elem_size, FC_DWCONV_WS_ALIGN);
+        l.total_bytes = 0; /* nothing staged */
         return l;
     }
     l.planar = fc_dwconv_planar_fits(s);

@@ -53,6 +53,14 @@ static inline void dw_f64_store_partial(double *p, dw_f64x4 v, size_t n) {
     _mm256_maskstore_pd(p, dw_window_mask_i64(0, n), (__m256d)v);
 }
 
+/* Lane shifts across two vectors in two in-lane steps (AVX2 has no two-source permute):
+ * the 128-bit halves straddling the two vectors, then a byte align within each half.
+ * Up: prev's last element, then v's first ones; down: v's last ones, then next's first. */
+#define dw_shift_up(v, prev, bytes) _mm256_alignr_epi8((v), _mm256_permute2x128_si256((prev), (v), 0x21), (bytes))
+#define dw_shift_down(v, next, bytes) _mm256_alignr_epi8(_mm256_permute2x128_si256((v), (next), 0x21), (v), (bytes))
+
+/* 16 registers: stride-2 blocks of 4 rows spill (-5 % at 96@112 against 2 rows). */
+#define DW_DIRECT_STRIDE2_ROWS 2
 #define DW_ISA avx2
 
 #define DW_T float
@@ -64,13 +72,17 @@ static inline void dw_f64_store_partial(double *p, dw_f64x4 v, size_t n) {
 #define DW_VMAX(a, b) ((dw_f32x8)_mm256_max_ps((__m256)(a), (__m256)(b)))
 #define DW_LOAD_WINDOW dw_f32_window
 #define DW_STORE_PARTIAL dw_f32_store_partial
-#define DW_LOAD_MASKED(p, bits) ((dw_f32x8)_mm256_maskload_ps((p), dw_bits_mask_i32(bits)))
+#define DW_LOAD_MASKED(p, bits) ((bits) == 0xffu ? *(const dw_f32x8 *)(p) : (dw_f32x8)_mm256_maskload_ps((p), dw_bits_mask_i32(bits)))
+#define DW_STORE_MASKED(p, v, bits) _mm256_maskstore_ps((p), dw_bits_mask_i32(bits), (__m256)(v))
+#define DW_IVEC dw_i32x8
 #define DW_EVENS ((dw_i32x8){0, 2, 4, 6, 8, 10, 12, 14})
 #define DW_ODDS ((dw_i32x8){1, 3, 5, 7, 9, 11, 13, 15})
 #define DW_FROM_PREV ((dw_i32x8){15, 0, 1, 2, 3, 4, 5, 6})
 #define DW_FROM_NEXT ((dw_i32x8){1, 2, 3, 4, 5, 6, 7, 8})
 #define DW_ZIP_LO ((dw_i32x8){0, 8, 1, 9, 2, 10, 3, 11})
 #define DW_ZIP_HI ((dw_i32x8){4, 12, 5, 13, 6, 14, 7, 15})
+#define DW_SHIFT_UP(v, prev) ((dw_f32x8)dw_shift_up((__m256i)(v), (__m256i)(prev), 12))
+#define DW_SHIFT_DOWN(v, next) ((dw_f32x8)dw_shift_down((__m256i)(v), (__m256i)(next), 4))
 #include "dwconv/dwconv-template.h"
 
 #define DW_T double
@@ -82,11 +94,15 @@ static inline void dw_f64_store_partial(double *p, dw_f64x4 v, size_t n) {
 #define DW_VMAX(a, b) ((dw_f64x4)_mm256_max_pd((__m256d)(a), (__m256d)(b)))
 #define DW_LOAD_WINDOW dw_f64_window
 #define DW_STORE_PARTIAL dw_f64_store_partial
-#define DW_LOAD_MASKED(p, bits) ((dw_f64x4)_mm256_maskload_pd((p), dw_bits_mask_i64(bits)))
+#define DW_LOAD_MASKED(p, bits) ((bits) == 0xfu ? *(const dw_f64x4 *)(p) : (dw_f64x4)_mm256_maskload_pd((p), dw_bits_mask_i64(bits)))
+#define DW_STORE_MASKED(p, v, bits) _mm256_maskstore_pd((p), dw_bits_mask_i64(bits), (__m256d)(v))
+#define DW_IVEC dw_i64x4
 #define DW_EVENS ((dw_i64x4){0, 2, 4, 6})
 #define DW_ODDS ((dw_i64x4){1, 3, 5, 7})
 #define DW_FROM_PREV ((dw_i64x4){7, 0, 1, 2})
 #define DW_FROM_NEXT ((dw_i64x4){1, 2, 3, 4})
 #define DW_ZIP_LO ((dw_i64x4){0, 4, 1, 5})
 #define DW_ZIP_HI ((dw_i64x4){2, 6, 3, 7})
+#define DW_SHIFT_UP(v, prev) ((dw_f64x4)dw_shift_up((__m256i)(v), (__m256i)(prev), 8))
+#define DW_SHIFT_DOWN(v, next) ((dw_f64x4)dw_shift_down((__m256i)(v), (__m256i)(next), 8))
 #include "dwconv/dwconv-template.h"

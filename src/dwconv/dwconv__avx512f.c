@@ -73,6 +73,8 @@ static inline void dw_f32_transpose(dw_f32x16 *v) {
 #define DW_LOAD_WINDOW dw_f32_window
 #define DW_STORE_PARTIAL dw_f32_store_partial
 #define DW_LOAD_MASKED(p, bits) ((dw_f32x16)_mm512_maskz_loadu_ps((__mmask16)(bits), (p)))
+#define DW_STORE_MASKED(p, v, bits) _mm512_mask_storeu_ps((p), (__mmask16)(bits), (__m512)(v))
+#define DW_IVEC dw_i32x16
 #define DW_EVENS ((dw_i32x16){0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30})
 #define DW_ODDS ((dw_i32x16){1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31})
 #define DW_FROM_PREV ((dw_i32x16){31, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14})
@@ -80,6 +82,8 @@ static inline void dw_f32_transpose(dw_f32x16 *v) {
 #define DW_ZIP_LO ((dw_i32x16){0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23})
 #define DW_ZIP_HI ((dw_i32x16){8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31})
 #define DW_TRANSPOSE dw_f32_transpose
+#define DW_SHIFT_UP(v, prev) ((dw_f32x16)_mm512_alignr_epi32((__m512i)(v), (__m512i)(prev), 15))
+#define DW_SHIFT_DOWN(v, next) ((dw_f32x16)_mm512_alignr_epi32((__m512i)(next), (__m512i)(v), 1))
 #include "dwconv/dwconv-template.h"
 
 #define DW_T double
@@ -92,10 +96,14 @@ static inline void dw_f32_transpose(dw_f32x16 *v) {
 #define DW_LOAD_WINDOW dw_f64_window
 #define DW_STORE_PARTIAL dw_f64_store_partial
 #define DW_LOAD_MASKED(p, bits) ((dw_f64x8)_mm512_maskz_loadu_pd((__mmask8)(bits), (p)))
+#define DW_STORE_MASKED(p, v, bits) _mm512_mask_storeu_pd((p), (__mmask8)(bits), (__m512d)(v))
+#define DW_IVEC dw_i64x8
 #define DW_EVENS ((dw_i64x8){0, 2, 4, 6, 8, 10, 12, 14})
 #define DW_ODDS ((dw_i64x8){1, 3, 5, 7, 9, 11, 13, 15})
 #define DW_FROM_PREV ((dw_i64x8){15, 0, 1, 2, 3, 4, 5, 6})
 #define DW_FROM_NEXT ((dw_i64x8){1, 2, 3, 4, 5, 6, 7, 8})
 #define DW_ZIP_LO ((dw_i64x8){0, 8, 1, 9, 2, 10, 3, 11})
 #define DW_ZIP_HI ((dw_i64x8){4, 12, 5, 13, 6, 14, 7, 15})
+#define DW_SHIFT_UP(v, prev) ((dw_f64x8)_mm512_alignr_epi64((__m512i)(v), (__m512i)(prev), 7))
+#define DW_SHIFT_DOWN(v, next) ((dw_f64x8)_mm512_alignr_epi64((__m512i)(next), (__m512i)(v), 1))
 #include "dwconv/dwconv-template.h"

@@ -14,6 +14,9 @@ typedef int64_t dw_i64x1 __attribute__((vector_size(sizeof(int64_t))));
         return (V){start >= 0 && start < (ptrdiff_t)n ? row[start] : 0};                            \
     }                                                                                               \
     static inline V dw_##sfx##_masked(const T *p, unsigned bits) { return (V){bits & 1u ? p[0] : 0}; } \
+    static inline void dw_##sfx##_store_masked(T *p, V v, unsigned bits) {                         \
+        if (bits & 1u) p[0] = v[0];                                                                 \
+    }                                                                                               \
     /* Never called: with one lane, every store is whole. */                                       \
     static inline void dw_##sfx##_store_partial(T *p, V v, size_t n) {                              \
         if (n) p[0] = v[0];                                                                         \
@@ -33,6 +36,8 @@ DW_SCALAR_HOOKS(double, dw_f64x1, f64)
 #define DW_LOAD_WINDOW dw_f32_window
 #define DW_STORE_PARTIAL dw_f32_store_partial
 #define DW_LOAD_MASKED dw_f32_masked
+#define DW_STORE_MASKED dw_f32_store_masked
+#define DW_IVEC dw_i32x1
 /* With one lane, a's lane is the even one, and the neighbour's lane is all a shift keeps. */
 #define DW_EVENS ((dw_i32x1){0})
 #define DW_ODDS ((dw_i32x1){1})
@@ -52,6 +57,8 @@ DW_SCALAR_HOOKS(double, dw_f64x1, f64)
 #define DW_LOAD_WINDOW dw_f64_window
 #define DW_STORE_PARTIAL dw_f64_store_partial
 #define DW_LOAD_MASKED dw_f64_masked
+#define DW_STORE_MASKED dw_f64_store_masked
+#define DW_IVEC dw_i64x1
 #define DW_EVENS ((dw_i64x1){0})
 #define DW_ODDS ((dw_i64x1){1})
 #define DW_FROM_PREV ((dw_i64x1){1})

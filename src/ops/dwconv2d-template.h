@@ -78,7 +78,7 @@ int DWCONV_FN(_dwconv2d)(const fc_conv2d_shape *s, const DWCONV_T *x, const DWCO
                          fc_output_layout layout, const DWCONV_EPILOGUE *ep) {
     fc_dwconv_plan plan;
     plan.shape = *s;
-    plan.workspace = fc_dwconv_workspace(s, sizeof(DWCONV_T), fc_active()->dwconv_direct_stride2);
+    plan.workspace = fc_dwconv_workspace(s, sizeof(DWCONV_T), fc_active()->dwconv_direct_small);
     const DWCONV_UKERNEL ukernel = DWCONV_FN(_dwconv_select)(DWCONV_FN(_dwconv_kernels_for)(fc_active()->isa), s);
     const int threads = fc_max_threads();
     const dwconv2d_split d =
