@@ -188,12 +188,12 @@ def test_direct_epilogue(isa, dtype, width, stride):
 @pytest.mark.parametrize("threads", [1, 2], ids=lambda t: f"t{t}")
 def test_direct_strips_and_pairs(isa, dtype, width, stride, threads):
     """The direct method's geometry: rows of 1 to 7 vectors (strips of two vectors, then a
-    single one), blocks of 7 or 4 output rows with a partial last block (heights 9 to 12),
-    and, on AVX-512 float32, rows narrow enough to put two channels in a vector (stride 1:
-    up to 7 columns; stride 2: up to 15 in and 8 out), with an odd channel left alone and,
-    at multiplier 2, two outputs of one input paired. Bias and clamp, no bias and no
-    activation, and a slope (never paired). One thread gets every channel in one call (two
-    split the few channels into blocks of one)."""
+    single one), blocks of 7 or 4 output rows with a partial last block (heights 7 to 12),
+    and, on AVX-512 float32 at stride 2, rows narrow enough to put two channels in a vector
+    (up to 15 in and 8 out; 16 in is not), with an odd channel left alone and, at multiplier
+    2, two outputs of one input paired. Bias and clamp, no bias and no activation, and a
+    slope (never paired). One thread gets every channel in one call (two split the few
+    channels into blocks of one). At stride 1, rows of up to 8 float32 go interleaved."""
     cases = ((1, 1, 9, True, "relu6"), (3, 1, 10, False, None), (4, 2, 11, True, "relu"),
              (5, 1, 12, True, ("prelu", np.linspace(-0.5, 0.5, 5))), (9 * threads, 1, 7, True, "relu6"))
     previous = fastconv.get_num_threads()

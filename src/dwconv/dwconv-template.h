@@ -13,7 +13,7 @@
  *     DW_LOAD_MASKED(p, bits)              lanes p[i] where bit i of bits is set, zero
  *                                          elsewhere; lanes outside are never read
  *     DW_STORE_MASKED(p, v, bits)          lanes v[i] to p[i] where bit i of bits is set
- *   DW_IVEC, an integer vector type of DW_VEC's size (for bitwise or),
+ *   DW_IVEC, an integer vector type of DW_VEC's size (shuffle masks),
  *   and __builtin_shuffle masks over the 2 * DW_VL lanes of two vectors (a, b):
  *     DW_EVENS / DW_ODDS                   the even / odd lanes
  *     DW_FROM_PREV                         b's last lane, then a's first DW_VL - 1
@@ -297,9 +297,8 @@ typedef struct {
  * accumulators. Input row i of the block (row oh sw - pad_top + i) is loaded once, and its
  * three tap columns are lane shifts of it: stride 1, the vectors themselves and their
  * neighbours' lanes; stride 2, their even columns (center), odd ones (right) and the odd
- * ones a lane on (left). Paired (nb == 1), each half of a vector is one channel's row:
- * stride 1, the second channel's row is loaded into the upper half; stride 2, it is the
- * vector after the first channel's (the even and odd columns of each land in its half). */
+ * ones a lane on (left). Paired (stride 2, nb == 1), the second channel's row is the
+ * vector after the first channel's: the even and odd columns of each land in its half. */
 DW_INLINE void DW_FN(direct_block)(const size_t nb, const size_t rb, const size_t sw, const int paired,
                                    const int clamp_only, const DW_FN(call) *c, const DW_FN(direct_strip) *st,
                                    const DW_T *x, const DW_VEC *wv, DW_VEC bias, size_t oh, size_t rows, size_t j,
@@ -323,16 +322,11 @@ DW_INLINE void DW_FN(direct_block)(const size_t nb, const size_t rb, const size_
         if (!row[i]) continue;
         DW_VEC in[2 * DW_DIRECT_VECTORS + 1] = {{0}}; /* loads of them used */
         if (paired) {
-            /* Vectors 0 and 2 of the strip lie outside narrow rows. */
-            const DW_T *first_row = row[i] + DW_VL, *second_row = first_row + st->pair_x;
+            /* The first channel's row, then the second's, in place of the vector after it
+             * (outside the narrow row). */
             in[0] = zero;
-            in[1] = DW_LOAD_MASKED(first_row, st->bits[1]);
-            if (sw == 1) {
-                in[1] = (DW_VEC)((DW_IVEC)in[1] | (DW_IVEC)DW_LOAD_MASKED(second_row - DW_HALF, st->bits[1] << DW_HALF));
-                in[2] = zero;
-            } else {
-                in[2] = DW_LOAD_MASKED(second_row, st->bits[1]);
-            }
+            in[1] = DW_LOAD_MASKED(row[i] + DW_VL, st->bits[1]);
+            in[2] = DW_LOAD_MASKED(row[i] + DW_VL + st->pair_x, st->bits[1]);
         } else {
 #pragma GCC unroll 16
             for (size_t k = 0; k < loads; k++) in[k] = DW_LOAD_MASKED(row[i] + k * DW_VL, st->bits[k]);
@@ -404,12 +398,11 @@ DW_INLINE void DW_FN(direct_rows)(const size_t nb, const size_t sw, const int pa
                             oh_end - oh < rb ? oh_end - oh : rb, j, out);
 }
 
-/* Whether two channels' rows fit one vector, a half each, for the direct method: every
- * column an output reads (and, at stride 1, a zero lane after the row) lies within it. */
+/* Whether two channels fit one vector for the direct method at stride 2: each input row
+ * in a vector with a zero lane after it (the second channel's left tap at column -1 takes
+ * the first's last odd lane), each output row in half a vector. */
 DW_INLINE int DW_FN(direct_pairs_fit)(const fc_conv2d_shape *s, size_t sw) {
-    if (DW_VL < 8) return 0;
-    if (sw == 1) return s->in_width < DW_HALF && s->out_width < DW_HALF;
-    return s->in_width < DW_VL && s->out_width <= DW_HALF;
+    return DW_VL >= 8 && sw == 2 && s->in_width < DW_VL && s->out_width <= DW_HALF;
 }
 
 /* Lanes [0, DW_HALF) of a, then lanes [0, DW_HALF) of b. */
