@@ -21,8 +21,8 @@
  *     DW_ZIP_LO / DW_ZIP_HI                a[0], b[0], a[1], b[1], ... of the low / high
  *                                          halves of a and b
  *   and optionally DW_SHIFT_UP(v, prev) / DW_SHIFT_DOWN(v, next), faster lane shifts than
- *   the shuffles with DW_FROM_PREV / DW_FROM_NEXT, and DW_TRANSPOSE(v), a faster transpose of the DW_VL x DW_VL square v than
- *   the zips give (see transpose below).
+ *   the shuffles with DW_FROM_PREV / DW_FROM_NEXT, and DW_TRANSPOSE(v), a faster transpose
+ *   of the DW_VL x DW_VL square v than the zips give (see transpose below).
  *
  * Every kernel is the one always-inlined body, called with its sizes as constants (3x3s1,
  * 3x3s2, 5x5s1, 5x5s2) or read from the plan (kxk), so the compiler unrolls the taps of
