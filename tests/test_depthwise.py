@@ -206,6 +206,32 @@ def test_direct_strips_and_pairs(isa, dtype, width, stride, threads):
         fastconv.set_num_threads(previous)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("width", [16, 32, 64, 112, 224], ids=lambda w: f"w{w}")
+@pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
+def test_direct_buffer_offsets(isa, dtype, width, stride):
+    """Inputs and outputs starting 0 to 15 elements into a cache line (slices of bigger
+    buffers; numpy's own arrays start 16 or 32 bytes in), rows a whole number of vectors
+    long, with bias and clamp and without: the same results, nothing written outside."""
+    rng = np.random.default_rng(width)
+    channels, height = 3, 9
+    buf = rng.standard_normal(channels * height * width + 64).astype(dtype)
+    weight = rng.standard_normal((channels, 1, 3, 3)).astype(dtype)
+    bias = rng.standard_normal(channels).astype(dtype)
+    first = -buf.ctypes.data % 64 // buf.itemsize
+    for offset in range(16):
+        start = first + offset
+        x = buf[start:start + channels * height * width].reshape(1, channels, height, width)
+        for b, activation in ((bias, "relu6"), (None, None)):
+            expected = reference.conv2d(x, weight, b, stride, 1, 1, channels, activation=activation)
+            out_buf = nan_filled((expected.size + 64,), dtype)
+            out_start = -out_buf.ctypes.data % 64 // out_buf.itemsize + (offset * 7) % 16
+            out = out_buf[out_start:out_start + expected.size].reshape(expected.shape)
+            fastconv.conv2d(x, weight, b, stride, 1, 1, channels, out=out, activation=activation)
+            assert_close(out, expected, dtype)
+            assert np.isnan(out_buf[:out_start]).all() and np.isnan(out_buf[out_start + expected.size:]).all()
+
+
 @pytest.mark.parametrize("padding", [((0, 2), (1, 0)), ((2, 0), (1, 2)), ((1, 1), (0, 1))],
                          ids=["top0", "top2", "left0"])
 @pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
