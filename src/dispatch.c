@@ -64,7 +64,7 @@ static const fc_dispatch_table avx512_table = {
                             {fc_f64_gemm_transposed_ukernel_7x16__avx512f, 7, 16},
                             {fc_f64_gemm_transposed_ukernel_8x24__avx512f, 8, 24}},
     .transposed_channel_block = 16,
-    /* Against interleaving: 192@28 +43 %, 576@14 +19 %, 576@14 s2 +15-30 % (on AVX2: +-7 %). */
+    /* Against interleaving (kernel alone): 192@28 +28 %, 576@14 +17 %, 576@14 s2 +32 %; AVX2 +-7 %. */
     .dwconv_direct_small = 1,
 };
 #endif
