@@ -284,7 +284,9 @@ DW_INLINE unsigned DW_FN(vector_bits)(ptrdiff_t v, size_t n) {
 /* Where a direct block reads and writes. A strip of output vectors [j, j + nb) loads, from
  * each input row, nb sw + 3 - sw vectors from vector j sw - 1 on (`first`), lanes `bits`
  * (those inside the row). Paired blocks compute two channels at once, the second
- * (`pair_x`, `pair_out` elements on) in the upper DW_HALF lanes. */
+ * (`pair_x`, `pair_out` elements on) in the upper DW_HALF lanes. The shape's sizes are
+ * copied in, signed, so that blocks keep them in registers (read through the plan, they
+ * cost paired 7x7 planes 10 %). */
 typedef struct {
     ptrdiff_t first;
     unsigned bits[2 * DW_DIRECT_VECTORS + 1];
@@ -366,8 +368,8 @@ DW_INLINE void DW_FN(direct_block)(const size_t nb, const size_t rb, const size_
             const size_t n = ow - col < DW_VL ? ow - col : DW_VL;
             if (paired) {
                 const DW_VEC a = DW_VMIN(hi, DW_VMAX(lo, acc[r][v]));
-                DW_STORE_PARTIAL(out + o * ow, a, n);
-                DW_STORE_MASKED(out + st->pair_out + o * ow - DW_HALF, a, ((1u << n) - 1u) << DW_HALF);
+                DW_STORE_PARTIAL(out + o * ow + col, a, n);
+                DW_STORE_MASKED(out + st->pair_out + o * ow + col - DW_HALF, a, ((1u << n) - 1u) << DW_HALF);
             } else if (clamp_only) {
                 DW_FN(store_lanes)(out + o * ow + col, DW_VMIN(hi, DW_VMAX(lo, acc[r][v])), n);
             } else {
@@ -398,6 +400,19 @@ DW_INLINE void DW_FN(direct_rows)(const size_t nb, const size_t sw, const int pa
                             oh_end - oh < rb ? oh_end - oh : rb, j, out);
 }
 
+/* Output rows [oh_begin, oh_end) of one channel, in strips of DW_DIRECT_VECTORS output
+ * vectors (the last may have one). */
+DW_INLINE void DW_FN(direct_strips)(const size_t sw, const int clamp_only, const DW_FN(call) *c, const DW_T *x,
+                                    const DW_VEC *wv, DW_VEC bias, size_t oh_begin, size_t oh_end, DW_T *out) {
+    const size_t vectors = (c->s->out_width + DW_VL - 1) / DW_VL;
+    for (size_t j = 0; j < vectors; j += DW_DIRECT_VECTORS) {
+        if (vectors - j >= 2)
+            DW_FN(direct_rows)(2, sw, 0, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
+        else
+            DW_FN(direct_rows)(1, sw, 0, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
+    }
+}
+
 /* Whether two channels fit one vector for the direct method at stride 2: each input row
  * in a vector with a zero lane after it (the second channel's left tap at column -1 takes
  * the first's last odd lane), each output row in half a vector. */
@@ -419,7 +434,6 @@ DW_INLINE DW_VEC DW_FN(halves)(DW_VEC a, DW_VEC b) {
 DW_INLINE void DW_FN(kernel_direct)(DW_FN(call) *c, size_t channels, size_t oh_begin, size_t oh_end, const DW_T *x,
                                     ptrdiff_t x_channel_stride, const DW_T *weight, DW_T *out,
                                     ptrdiff_t out_channel_stride, const DW_EPILOGUE *ep, const size_t sw) {
-    const size_t vectors = (c->s->out_width + DW_VL - 1) / DW_VL;
     /* Without a slope or a residual the epilogue is a clamp, in registers. */
     const int clamp_only = !(ep && (ep->slope || ep->residual));
     const int pairs = clamp_only && DW_FN(direct_pairs_fit)(c->s, sw);
@@ -441,15 +455,10 @@ DW_INLINE void DW_FN(kernel_direct)(DW_FN(call) *c, size_t channels, size_t oh_b
 #pragma GCC unroll 9
         for (size_t t = 0; t < 9; t++) wv[t] = DW_FN(splat)(w[t]);
         const DW_VEC bias = DW_FN(splat)(c->bias);
-        for (size_t j = 0; j < vectors; j += DW_DIRECT_VECTORS) {
-            const int two = vectors - j >= 2;
-            if (clamp_only)
-                two ? DW_FN(direct_rows)(2, sw, 0, 1, c, xi, 0, wv, bias, oh_begin, oh_end, j, oi, 0)
-                    : DW_FN(direct_rows)(1, sw, 0, 1, c, xi, 0, wv, bias, oh_begin, oh_end, j, oi, 0);
-            else
-                two ? DW_FN(direct_rows)(2, sw, 0, 0, c, xi, 0, wv, bias, oh_begin, oh_end, j, oi, 0)
-                    : DW_FN(direct_rows)(1, sw, 0, 0, c, xi, 0, wv, bias, oh_begin, oh_end, j, oi, 0);
-        }
+        if (clamp_only)
+            DW_FN(direct_strips)(sw, 1, c, xi, wv, bias, oh_begin, oh_end, oi);
+        else
+            DW_FN(direct_strips)(sw, 0, c, xi, wv, bias, oh_begin, oh_end, oi);
         i++;
     }
 }
