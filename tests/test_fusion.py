@@ -194,6 +194,13 @@ def check_plan_into_slice(x, wt, b, stride, padding, groups, dtype, dilation=1, 
     return geometry
 
 
+def assert_avx512_method(isa, dtype, geometry, *methods):
+    """The path under test is taken: on AVX-512 float32 (where these paths live), the
+    plan's conv2d method for the geometry is one of `methods`."""
+    if isa == "avx512" and dtype == np.float32:
+        assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", True) in methods
+
+
 @pytest.mark.parametrize("case", TRANSPOSED_SHAPES, ids=lambda c: "x".join(map(str, c[:5])))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 def test_plan_transposed_tiles(isa, case, dtype):
@@ -255,8 +262,7 @@ def test_plan_compact_transposed_tiles(isa, case, dtype):
     x = make((n, cin, h, w), dtype)
     wt, b = make((cout, cin // groups) + kernel, dtype, seed=1), make(cout, dtype, seed=2)
     geometry = check_plan_into_slice(x, wt, b, stride, padding, groups, dtype)
-    if isa == "avx512" and dtype == np.float32:  # the path under test is taken (with edge columns first or not)
-        assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", True) in ("compact", "edges")
+    assert_avx512_method(isa, dtype, geometry, "compact", "edges")  # with edge columns first or not
 
 
 # Compact tiles that take the columns reading padding first, column by column, each tile
@@ -281,8 +287,8 @@ def test_plan_edge_column_tiles(isa, case, dtype):
     x_shape, w_shape, stride, padding, dilation, groups = case
     x, wt, b = make(x_shape, dtype), make(w_shape, dtype, seed=1), make(w_shape[0], dtype, seed=2)
     geometry = check_plan_into_slice(x, wt, b, stride, padding, groups, dtype, dilation, plain_call=True)
-    if isa == "avx512" and dtype == np.float32 and case != EDGE_CASES[-1]:  # the path under test is taken
-        assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", True) == "edges"
+    if case != EDGE_CASES[-1]:
+        assert_avx512_method(isa, dtype, geometry, "edges")
 
 
 # Transposed tiles of one row whose first and last pixels skip, on their own, the taps of
@@ -304,8 +310,7 @@ def test_plan_edge_pixel_taps(isa, case, dtype):
     x_shape, w_shape, padding, groups = case
     x, wt, b = make(x_shape, dtype), make(w_shape, dtype, seed=1), make(w_shape[0], dtype, seed=2)
     geometry = check_plan_into_slice(x, wt, b, 1, padding, groups, dtype, plain_call=True)
-    if isa == "avx512" and dtype == np.float32:  # the path under test is taken
-        assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", True) == "transposed"
+    assert_avx512_method(isa, dtype, geometry, "transposed")
 
 
 # Compact tiles of layers without padding read each pixel at its strides in x itself, with
@@ -328,8 +333,7 @@ def test_plan_compact_tiles_read_x_at_strides(isa, case, dtype):
     x_shape, w_shape, stride, dilation, groups = case
     x, wt, b = at_page_end(make(x_shape, dtype)), make(w_shape, dtype, seed=1), make(w_shape[0], dtype, seed=2)
     geometry = check_plan_into_slice(x, wt, b, stride, 0, groups, dtype, dilation, plain_call=True)
-    if isa == "avx512" and dtype == np.float32:  # the path under test is taken
-        assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", True) == "compact"
+    assert_avx512_method(isa, dtype, geometry, "compact")
 
 
 # Transposed tiles of one output row skip every tap that reads padding (kernel rows by the
@@ -394,8 +398,7 @@ def test_plan_regular_tiles_per_row(isa, case, dtype):
     x_shape, w_shape, stride, padding = case
     x, wt, b = at_page_end(make(x_shape, dtype)), make(w_shape, dtype, seed=1), make(w_shape[0], dtype, seed=2)
     geometry = check_plan_into_slice(x, wt, b, stride, padding, 1, dtype, plain_call=True)
-    if isa == "avx512" and dtype == np.float32:  # the path under test is taken (tails of 8 rows or more)
-        assert fastconv._ext.conv2d_method(geometry.c_shape(), "float32", True) == "rows"
+    assert_avx512_method(isa, dtype, geometry, "rows")  # tails of 8 rows or more
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
