@@ -56,6 +56,8 @@ typedef struct {
     /* Whether small depthwise planes the direct method takes go to it rather than to the
      * interleaved one (see dwconv.h). */
     int dwconv_direct_small;
+    /* Vector bytes of the streamed depthwise method, 0 for none (see dwconv.h). */
+    size_t dwconv_stream_bytes;
 } fc_dispatch_table;
 
 /* The best ISA this CPU (and its OS) supports among those compiled in. */

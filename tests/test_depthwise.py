@@ -232,6 +232,39 @@ def test_direct_buffer_offsets(isa, dtype, width, stride):
             assert np.isnan(out_buf[:out_start]).all() and np.isnan(out_buf[out_start + expected.size:]).all()
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("size", [(7, 7), (14, 14), (2, 8), (16, 16), (1, 16), (3, 5), (6, 1), (9, 15), (64, 16),
+                                  (65, 16)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("threads", [1, 2], ids=lambda t: f"t{t}")
+def test_streamed(isa, dtype, size, threads):
+    """3x3 'same' planes at stride 1 whose rows fit a vector (AVX-512: 16 float32, 8 float64)
+    go as one stream of channels: planes that end inside a vector (7x7 = 49 elements: the
+    vector across two planes blends their weights) or on one (2x8, 16x16), rows of one
+    element, planes smaller than a vector (3x5 in float32: not streamed), the largest
+    plane streamed (64x16) and one past it. Runs of 1, 2, 3 and 17 channels, batch 2, bias
+    and none, clamp, per-channel PReLU, a residual; multiplier 2 and an output whose planes
+    do not follow each other go a channel at a time."""
+    cases = ((1, 1, 1, True, "relu6", False), (2, 1, 2, False, None, False), (3, 1, 1, True, "relu", True),
+             (17, 1, 1, True, ("prelu", np.linspace(-0.5, 0.5, 17)), False),
+             (4, 2, 1, True, ("prelu", np.linspace(-0.5, 0.5, 8)), True))
+    previous = fastconv.get_num_threads()
+    try:
+        fastconv.set_num_threads(threads)
+        for channels, multiplier, batch, bias, activation, residual in cases:
+            run_case(dtype, batch=batch, channels=channels, multiplier=multiplier, size=size, kernel=(3, 3),
+                     padding=1, bias=bias, activation=activation, residual=residual, seed=channels)
+        rng = np.random.default_rng(1)
+        x = rng.standard_normal((2, 5) + size).astype(dtype)
+        weight = rng.standard_normal((5, 1, 3, 3)).astype(dtype)
+        expected = reference.conv2d(x, weight, None, 1, 1, 1, 5, activation="relu6")
+        buf = nan_filled((2, 10) + size, dtype)
+        fastconv.conv2d(x, weight, None, 1, 1, 1, 5, out=buf[:, ::2], activation="relu6")
+        assert_close(buf[:, ::2], expected, dtype)
+        assert np.isnan(buf[:, 1::2]).all()
+    finally:
+        fastconv.set_num_threads(previous)
+
+
 @pytest.mark.parametrize("padding", [((0, 2), (1, 0)), ((2, 0), (1, 2)), ((1, 1), (0, 1))],
                          ids=["top0", "top2", "left0"])
 @pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")

@@ -28,6 +28,8 @@
  * 3x3s2, 5x5s1, 5x5s2) or read from the plan (kxk), so the compiler unrolls the taps of
  * the specialized ones and keeps their weights in registers. */
 
+#include <string.h>
+
 #include "dwconv/dwconv.h"
 
 #define DW_PASTE_(a, b, c, d, e) a##b##c##d##e
@@ -46,7 +48,8 @@
 
 DW_INLINE DW_VEC DW_FN(loadu)(const DW_T *p) { return *(const DW_VEC *)p; }
 DW_INLINE void DW_FN(storeu)(DW_T *p, DW_VEC v) { *(DW_VEC *)p = v; }
-DW_INLINE DW_VEC DW_FN(splat)(DW_T x) { return (DW_VEC){0} + x; }
+/* x - 0 is x for every x (0 + x is not, for x = -0): a plain broadcast. */
+DW_INLINE DW_VEC DW_FN(splat)(DW_T x) { return x - (DW_VEC){0}; }
 
 /* Lanes [start, start + DW_VL) of a row of n elements, zero outside it. */
 DW_INLINE DW_VEC DW_FN(load_row)(const DW_T *row, ptrdiff_t start, size_t n) {
@@ -463,6 +466,261 @@ DW_INLINE void DW_FN(kernel_direct)(DW_FN(call) *c, size_t channels, size_t oh_b
     }
 }
 
+/* The streamed method (see dwconv.h). */
+
+#ifndef DW_SELECT
+/* All ones in the lanes whose bit is set. */
+DW_INLINE DW_IVEC DW_FN(lane_mask)(unsigned bits) {
+    DW_IVEC m;
+#pragma GCC unroll 16
+    for (size_t k = 0; k < DW_VL; k++) m[k] = -(__typeof__(m[0]))((bits >> k) & 1u);
+    return m;
+}
+#define DW_SELECT(bits, v) ((DW_VEC)((DW_IVEC)(v) & DW_FN(lane_mask)(bits)))
+#define DW_BLEND(bits, a, b) ((DW_VEC)(((DW_IVEC)(a) & ~DW_FN(lane_mask)(bits)) | ((DW_IVEC)(b) & DW_FN(lane_mask)(bits))))
+#endif
+
+/* Where the taps of the lanes of a stream's vector fall inside their plane: bit l of
+ * `left` is set iff lane l has a column to its left, and so on. A vector's bits depend
+ * only on where in a plane its lane 0 is: there are plane / gcd(plane, DW_VL) of them. */
+typedef struct {
+    uint16_t left, right, above, below;
+} DW_FN(stream_edges);
+
+/* Bytes of the edges' bit strings over positions [0, plane + DW_VL) (bit p: position p of
+ * a plane, p - plane of the next one), and a word of slack for reading 32 bits anywhere. */
+#define DW_STREAM_BIT_BYTES ((FC_DWCONV_STREAM_MAX_PIXELS + DW_VL + 7) / 8 + 4)
+
+/* Bits [p, p + DW_VL) of a bit string. */
+DW_INLINE unsigned DW_FN(stream_bits)(const uint8_t *bits, size_t p) {
+    uint32_t word;
+    memcpy(&word, bits + p / 8, sizeof word);
+    return (word >> (p % 8)) & ((1u << DW_VL) - 1u);
+}
+
+/* The edges of the vectors whose lane 0 is position q DW_VL % plane, q < the returned count. */
+DW_INLINE size_t DW_FN(stream_edges_init)(DW_FN(stream_edges) *edges, size_t height, size_t width) {
+    uint8_t bits[4][DW_STREAM_BIT_BYTES] = {{0}}; /* left, right, above, below */
+    const size_t plane = height * width;
+    for (size_t p = 0, row = 0, col = 0; p < plane + DW_VL; p++) {
+        const uint8_t bit = (uint8_t)(1u << (p % 8));
+        if (col > 0) bits[0][p / 8] |= bit;
+        if (col + 1 < width) bits[1][p / 8] |= bit;
+        if (row > 0) bits[2][p / 8] |= bit;
+        if (row + 1 < height) bits[3][p / 8] |= bit;
+        if (++col == width) {
+            col = 0;
+            if (++row == height) row = 0;
+        }
+    }
+    size_t count = 0, pos = 0;
+    do {
+        edges[count].left = (uint16_t)DW_FN(stream_bits)(bits[0], pos);
+        edges[count].right = (uint16_t)DW_FN(stream_bits)(bits[1], pos);
+        edges[count].above = (uint16_t)DW_FN(stream_bits)(bits[2], pos);
+        edges[count].below = (uint16_t)DW_FN(stream_bits)(bits[3], pos);
+        count++;
+        pos = (pos + DW_VL) % plane;
+    } while (pos != 0);
+    return count;
+}
+
+/* Vector u of a stream: its three kernel rows' sums (each over the three columns), the
+ * lanes that have a row above and below, and the slopes of its lanes' channels. */
+typedef struct {
+    DW_VEC sum[3], slope;
+    unsigned above, below;
+} DW_FN(stream_vector);
+
+/* A stream's next vector to sum: its lane 0 is position `pos` of channel `ch`, whose
+ * weights (and bias and slope, where the epilogue has them) are splat in registers;
+ * its edges are edges[phase]. */
+typedef struct {
+    size_t ch, pos, phase;
+    DW_VEC w[9], bias, slope;
+} DW_FN(stream_cursor);
+
+DW_INLINE void DW_FN(stream_channel)(DW_FN(stream_cursor) *k, const DW_T *weight, const DW_T *bias,
+                                     const DW_T *slope) {
+#pragma GCC unroll 9
+    for (size_t t = 0; t < 9; t++) k->w[t] = DW_FN(splat)(weight[k->ch * 9 + t]);
+    if (bias) k->bias = DW_FN(splat)(bias[k->ch]);
+    if (slope) k->slope = DW_FN(splat)(slope[k->ch]);
+}
+
+/* What a stream's vectors share. */
+typedef struct {
+    const DW_FN(stream_edges) *edges;
+    size_t phases, plane, channels;
+    const DW_T *weight, *bias, *slope;
+} DW_FN(stream);
+
+/* The weights (w, b, slope) of the cursor's vector: its channel's, or, for a vector that
+ * holds the end of one plane and the start of the next (`spans`), the two channels'
+ * blended; the cursor then moves on to the next channel. */
+DW_INLINE void DW_FN(stream_weights)(const int spans, DW_FN(stream_cursor) *k, const DW_FN(stream) *st, DW_VEC *w,
+                                     DW_VEC *b, DW_VEC *slope) {
+#pragma GCC unroll 9
+    for (size_t t = 0; t < 9; t++) w[t] = k->w[t];
+    *b = k->bias;
+    *slope = k->slope;
+    if (!spans) return;
+    const unsigned lanes = ((1u << DW_VL) - 1u) & ~((1u << (st->plane - k->pos)) - 1u);
+    k->ch++;
+    DW_FN(stream_channel)(k, st->weight, st->bias, st->slope);
+#pragma GCC unroll 9
+    for (size_t t = 0; t < 9; t++) w[t] = DW_BLEND(lanes, w[t], k->w[t]);
+    if (st->bias) *b = DW_BLEND(lanes, *b, k->bias);
+    if (st->slope) *slope = DW_BLEND(lanes, *slope, k->slope);
+}
+
+/* The sums of the cursor's vector, whose input is cur (prev and next its neighbours), with
+ * its weights; moves the cursor on a vector, into the next channel at a plane's end. */
+DW_INLINE void DW_FN(stream_sums)(const int spans, DW_FN(stream_cursor) *k, const DW_FN(stream) *st, DW_VEC prev,
+                                  DW_VEC cur, DW_VEC next, DW_FN(stream_vector) *sv) {
+    DW_VEC w[9], b;
+    DW_FN(stream_weights)(spans, k, st, w, &b, &sv->slope);
+    const DW_FN(stream_edges) edges = st->edges[k->phase];
+    const DW_VEC left = DW_SELECT(edges.left, DW_SHIFT_UP(cur, prev));
+    const DW_VEC right = DW_SELECT(edges.right, DW_SHIFT_DOWN(cur, next));
+    sv->sum[0] = left * w[0] + cur * w[1] + right * w[2];
+    sv->sum[1] = b + left * w[3] + cur * w[4] + right * w[5];
+    sv->sum[2] = left * w[6] + cur * w[7] + right * w[8];
+    sv->above = edges.above;
+    sv->below = edges.below;
+    if (++k->phase == st->phases) k->phase = 0;
+    k->pos += DW_VL;
+    if (k->pos >= st->plane) {
+        k->pos -= st->plane;
+        /* A plane that ends with the vector: the next channel's weights for the next one. */
+        if (!spans && ++k->ch < st->channels) DW_FN(stream_channel)(k, st->weight, st->bias, st->slope);
+    }
+}
+
+/* A stream in flight: input vectors u - 1, u, u + 1 (prev, cur, next) and the sums of
+ * vectors u - 1, u (done, now); the cursor is at vector u + 1. */
+typedef struct {
+    DW_VEC prev, cur, next;
+    DW_FN(stream_vector) done, now;
+    DW_FN(stream_cursor) k;
+} DW_FN(stream_state);
+
+/* Output vector u: sums vector u + 1 (with its weights: `spans` as in stream_weights, or
+ * -1 to tell at run time), then adds to vector u's middle row sums the rows above and below.
+ * `whole`: vectors u to u + 2 lie inside the n elements of the stream. */
+DW_INLINE void DW_FN(stream_step)(const int clamp_only, const int whole, const int spans, DW_FN(stream_state) *z,
+                                  const DW_FN(stream) *st, const DW_IVEC from_above, const DW_IVEC from_below,
+                                  DW_VEC lo, DW_VEC hi, const DW_T *x, const DW_T *residual, DW_T *out, size_t u,
+                                  size_t n) {
+    const size_t vectors = (n + DW_VL - 1) / DW_VL;
+    const DW_VEC zero = {0};
+    z->prev = z->cur;
+    z->cur = z->next;
+    z->next = whole ? DW_FN(loadu)(x + (u + 2) * DW_VL)
+                    : DW_LOAD_MASKED(x + (u + 2) * DW_VL, DW_FN(vector_bits)((ptrdiff_t)(u + 2), n));
+    DW_FN(stream_vector) later = z->done; /* past the last vector: never read (no lane of it has a row below) */
+    if (spans >= 0)
+        DW_FN(stream_sums)(spans, &z->k, st, z->prev, z->cur, z->next, &later);
+    else if (u + 1 < vectors) {
+        if (z->k.pos + DW_VL > st->plane && z->k.ch + 1 < st->channels)
+            DW_FN(stream_sums)(1, &z->k, st, z->prev, z->cur, z->next, &later);
+        else
+            DW_FN(stream_sums)(0, &z->k, st, z->prev, z->cur, z->next, &later);
+    }
+    const DW_FN(stream_vector) *now = &z->now;
+    DW_VEC v = now->sum[1] + DW_SELECT(now->above, __builtin_shuffle(z->done.sum[0], now->sum[0], from_above)) +
+               DW_SELECT(now->below, __builtin_shuffle(now->sum[2], later.sum[2], from_below));
+    const unsigned lanes = whole ? (1u << DW_VL) - 1u : DW_FN(vector_bits)((ptrdiff_t)u, n);
+    if (!clamp_only) {
+        if (residual) v += whole ? DW_FN(loadu)(residual + u * DW_VL) : DW_LOAD_MASKED(residual + u * DW_VL, lanes);
+        if (st->slope) v = DW_VMAX(zero, v) + now->slope * DW_VMIN(zero, v);
+    }
+    v = DW_VMIN(hi, DW_VMAX(lo, v));
+    if (whole)
+        DW_FN(storeu)(out + u * DW_VL, v);
+    else
+        DW_STORE_MASKED(out + u * DW_VL, v, lanes);
+    z->done = z->now;
+    z->now = later;
+}
+
+/* Output channels [0, channels) of a run whose planes follow each other in x, out and the
+ * residual: one stream of channels * plane elements, in vectors that run across row and
+ * plane ends. An output vector is the sum of its middle kernel row's sums and the sums of
+ * the rows above and below, out_width lanes back and on (masked at the plane's edges).
+ * Most vectors go in runs inside one plane, whose weights stay put; the last few, where
+ * loads and stores are partial, test everything. */
+DW_INLINE void DW_FN(stream_run)(const int clamp_only, const DW_FN(call) *c, const DW_FN(stream_edges) *edges,
+                                 size_t phases, size_t channels, const DW_T *x, const DW_T *weight, DW_T *out,
+                                 const DW_EPILOGUE *ep) {
+    const size_t width = c->s->out_width, plane = c->s->out_height * width, n = channels * plane;
+    const size_t vectors = (n + DW_VL - 1) / DW_VL, whole_steps = n / DW_VL >= 2 ? n / DW_VL - 2 : 0;
+    const DW_T *residual = ep ? ep->residual : NULL;
+    const DW_FN(stream) st = {edges, phases, plane, channels, weight, ep ? ep->bias : NULL, ep ? ep->slope : NULL};
+    const DW_VEC zero = {0}, lo = c->f.lo, hi = c->f.hi;
+    DW_IVEC from_above, from_below; /* lane l: lane l - width, l + width of (previous, this, next) */
+#pragma GCC unroll 16
+    for (size_t l = 0; l < DW_VL; l++) {
+        from_above[l] = DW_VL + l - width;
+        from_below[l] = l + width;
+    }
+    DW_FN(stream_state) z = {zero, zero, zero, {{zero, zero, zero}, zero, 0, 0}, {{zero, zero, zero}, zero, 0, 0},
+                             {0, 0, 0, {{0}}, zero, zero}};
+    DW_FN(stream_channel)(&z.k, weight, st.bias, st.slope);
+    z.cur = DW_LOAD_MASKED(x, DW_FN(vector_bits)(0, n));
+    z.next = DW_LOAD_MASKED(x + DW_VL, DW_FN(vector_bits)(1, n));
+    const int first_spans = z.k.pos + DW_VL > plane && channels > 1;
+    if (first_spans)
+        DW_FN(stream_sums)(1, &z.k, &st, z.prev, z.cur, z.next, &z.now);
+    else
+        DW_FN(stream_sums)(0, &z.k, &st, z.prev, z.cur, z.next, &z.now);
+    size_t u = 0;
+    while (u < whole_steps) {
+        if (z.k.pos + DW_VL > plane) {
+            DW_FN(stream_step)(clamp_only, 1, 1, &z, &st, from_above, from_below, lo, hi, x, residual, out, u++, n);
+            continue;
+        }
+        /* The cursor's run of vectors inside its plane. */
+        size_t run = (plane - z.k.pos) / DW_VL;
+        if (run > whole_steps - u) run = whole_steps - u;
+        for (const size_t end = u + run; u < end; u++)
+            DW_FN(stream_step)(clamp_only, 1, 0, &z, &st, from_above, from_below, lo, hi, x, residual, out, u, n);
+    }
+    for (; u < vectors; u++)
+        DW_FN(stream_step)(clamp_only, 0, -1, &z, &st, from_above, from_below, lo, hi, x, residual, out, u, n);
+}
+
+/* Runs of channels whose planes follow each other go as one stream; others a channel at a
+ * time. */
+DW_INLINE void DW_FN(kernel_streamed)(DW_FN(call) *c, size_t channels, const DW_T *x, ptrdiff_t x_channel_stride,
+                                      const DW_T *weight, DW_T *out, ptrdiff_t out_channel_stride,
+                                      const DW_EPILOGUE *ep) {
+    const ptrdiff_t plane = (ptrdiff_t)(c->s->out_height * c->s->out_width);
+    const int clamp_only = !(ep && (ep->slope || ep->residual));
+    DW_FN(stream_edges) edges[FC_DWCONV_STREAM_MAX_PIXELS];
+    const size_t phases = DW_FN(stream_edges_init)(edges, c->s->out_height, c->s->out_width);
+    const int one_stream = x_channel_stride == plane && out_channel_stride == plane &&
+                           !(ep && ep->residual && ep->residual_row_stride != (ptrdiff_t)c->s->out_width);
+    const size_t run = one_stream ? channels : 1;
+    for (size_t i = 0; i < channels; i += run) {
+        DW_EPILOGUE channel_ep;
+        const DW_EPILOGUE *cep = NULL;
+        if (ep) {
+            channel_ep = *ep;
+            channel_ep.bias = ep->bias ? ep->bias + i : NULL;
+            channel_ep.slope = ep->slope ? ep->slope + i : NULL;
+            channel_ep.residual = ep->residual ? ep->residual + (ptrdiff_t)i * plane : NULL;
+            cep = &channel_ep;
+        }
+        const DW_T *xi = x + (ptrdiff_t)i * x_channel_stride, *wi = weight + i * 9;
+        DW_T *oi = out + (ptrdiff_t)i * out_channel_stride;
+        if (clamp_only)
+            DW_FN(stream_run)(1, c, edges, phases, run, xi, wi, oi, cep);
+        else
+            DW_FN(stream_run)(0, c, edges, phases, run, xi, wi, oi, cep);
+    }
+}
+
 /* The interleaved method (see dwconv.h). */
 
 /* Transposes the DW_VL x DW_VL square v (v[i] lane j <- v[j] lane i): the ISA's own, or
@@ -799,7 +1057,19 @@ DW_INLINE void DW_FN(kernel)(const fc_dwconv_plan *plan, size_t channels, size_t
                       ep, workspace, kh, kw, sh, sw, 1, 1);                                                    \
     }
 
-DW_DEFINE_KERNEL(3x3s1, 3, 3, 1, 1)
+/* Streamed plans are 3x3s1: only that kernel carries the method. */
+void DW_KERNEL(3x3s1)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin, size_t oh_end, const DW_T *x,
+                      ptrdiff_t x_channel_stride, const DW_T *weight, DW_T *out, ptrdiff_t out_channel_stride,
+                      const DW_EPILOGUE *ep, void *workspace) {
+    if (plan->workspace.streamed) {
+        DW_FN(call) c;
+        DW_FN(call_init)(&c, plan, ep);
+        DW_FN(kernel_streamed)(&c, channels, x, x_channel_stride, weight, out, out_channel_stride, ep);
+        return;
+    }
+    DW_FN(kernel)(plan, channels, oh_begin, oh_end, x, x_channel_stride, weight, out, out_channel_stride, ep, workspace,
+                  3, 3, 1, 1, 1, 1);
+}
 DW_DEFINE_KERNEL(3x3s2, 3, 3, 2, 2)
 DW_DEFINE_KERNEL(5x5s1, 5, 5, 1, 1)
 DW_DEFINE_KERNEL(5x5s2, 5, 5, 2, 2)
@@ -825,6 +1095,7 @@ void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin
 #undef DW_DIRECT_ROWS
 #undef DW_DIRECT_VECTORS
 #undef DW_HALF
+#undef DW_STREAM_BIT_BYTES
 /* The including file sets these afresh for each dtype. */
 #undef DW_T
 #undef DW_SFX
@@ -847,3 +1118,5 @@ void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin
 #undef DW_IVEC
 #undef DW_SHIFT_UP
 #undef DW_SHIFT_DOWN
+#undef DW_SELECT
+#undef DW_BLEND

@@ -54,6 +54,17 @@
  * 7x7 in 16 lanes), where the epilogue is a clamp. Rows above or below the input are
  * skipped.
  *
+ * 3x3 planes at stride 1 with one row and column of padding on every side, whose rows fit
+ * a vector (7x7 and 14x14 in float32 on AVX-512), are streamed where the ISA has the method
+ * (fc_dispatch_table.dwconv_stream_bytes), before any other: a run of channels whose
+ * planes follow each other in memory is one stream of elements, cut into vectors that run
+ * across row and plane ends, so that no lane idles. A vector's left and right taps are
+ * lane shifts of it and its neighbours, masked at row ends; its three kernel rows' sums
+ * (three FMAs each) go to the output vector itself (middle row) and to the outputs
+ * out_width lanes back (bottom row) and on (top row), masked at the plane's first and last
+ * rows. A vector that holds the end of one plane and the start of the next blends the two
+ * channels' weights.
+ *
  * Kernels: 3x3 and 5x5 at stride 1 and 2 (dilation 1), and kxk for any other shape; the
  * specialized ones are the generic code with the sizes as compile-time constants. */
 #ifndef FASTCONV_DWCONV_DWCONV_H
@@ -90,6 +101,9 @@
 /* Taps of the largest kernel the interleaved method takes (its offsets and weights are
  * local arrays). */
 #define FC_DWCONV_INTERLEAVED_MAX_TAPS 64
+/* Output planes of at most this many elements can be streamed (their edges' bit strings
+ * live on the stack). */
+#define FC_DWCONV_STREAM_MAX_PIXELS 1024
 /* Bytes reserved per interleaved pixel: the widest vector of any ISA and dtype. */
 #define FC_DWCONV_LANE_BYTES 64
 /* Bits per word of the planar tap masks (at least the widest vector's lanes). */
@@ -148,7 +162,7 @@ typedef struct {
     size_t pitch, band_rows, reach_rows, phase_elems;
     size_t flat_offset, pointers_offset, offsets_offset, total_bytes;
     int flat;
-    int planar, staged, direct;
+    int planar, staged, direct, streamed;
     int interleaved;
     size_t padded_height, padded_width, results_offset, positions_offset;
     size_t phase_rows, mask_words, masks_offset;
@@ -193,11 +207,26 @@ static inline int fc_dwconv_direct_fits(const fc_conv2d_shape *s) {
            s->stride_height == s->stride_width && (s->stride_width == 1 || s->stride_width == 2) && s->pad_left == 1;
 }
 
+/* Whether the streamed method applies with vectors of `lanes` elements (0: the ISA has
+ * none): 3x3, stride 1, one row and column of padding on every side, rows that fit a
+ * vector, planes that fill one (so that a vector spans at most two planes). */
+static inline int fc_dwconv_streamed_fits(const fc_conv2d_shape *s, size_t lanes) {
+    const size_t plane = s->in_height * s->in_width;
+    return lanes > 0 && s->kernel_height == 3 && s->kernel_width == 3 && s->dilation_height == 1 &&
+           s->dilation_width == 1 && s->stride_height == 1 && s->stride_width == 1 && s->pad_top == 1 &&
+           s->pad_left == 1 && s->out_height == s->in_height && s->out_width == s->in_width &&
+           s->in_width <= lanes && plane >= lanes && plane <= FC_DWCONV_STREAM_MAX_PIXELS;
+}
+
 /* direct_small: small planes go to the direct method where it applies, not the
  * interleaved one (the ISA's choice: fc_dispatch_table.dwconv_direct_small). */
 static inline fc_dwconv_workspace_layout fc_dwconv_workspace(const fc_conv2d_shape *s, size_t elem_size,
-                                                             int direct_small) {
+                                                             int direct_small, size_t stream_bytes) {
     fc_dwconv_workspace_layout l = {0};
+    if (fc_dwconv_streamed_fits(s, stream_bytes / elem_size)) {
+        l.streamed = 1; /* nothing staged */
+        return l;
+    }
     const size_t phases = s->stride_height * s->stride_width, taps = s->kernel_height * s->kernel_width;
     /* Every row and column a tap reads, and every input row and column. */
     const size_t read_rows = (s->out_height - 1) * s->stride_height + (s->kernel_height - 1) * s->dilation_height + 1;

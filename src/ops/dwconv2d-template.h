@@ -78,11 +78,12 @@ int DWCONV_FN(_dwconv2d)(const fc_conv2d_shape *s, const DWCONV_T *x, const DWCO
                          fc_output_layout layout, const DWCONV_EPILOGUE *ep) {
     fc_dwconv_plan plan;
     plan.shape = *s;
-    plan.workspace = fc_dwconv_workspace(s, sizeof(DWCONV_T), fc_active()->dwconv_direct_small);
+    plan.workspace = fc_dwconv_workspace(s, sizeof(DWCONV_T), fc_active()->dwconv_direct_small,
+                                           fc_active()->dwconv_stream_bytes);
     const DWCONV_UKERNEL ukernel = DWCONV_FN(_dwconv_select)(DWCONV_FN(_dwconv_kernels_for)(fc_active()->isa), s);
     const int threads = fc_max_threads();
     const dwconv2d_split d =
-        dwconv2d_choose_split(s, plan.workspace.planar || plan.workspace.interleaved,
+        dwconv2d_choose_split(s, plan.workspace.planar || plan.workspace.interleaved || plan.workspace.streamed,
                               plan.workspace.interleaved ? FC_DWCONV_LANE_BYTES / sizeof(DWCONV_T) : 1, threads);
     DWCONV_FN(_dwconv2d_call) call = {s, &plan, ukernel, &d, x, weight, out, layout, ep, FC_OK};
     fc_run_threads(threads > 1 && d.tasks > 1 ? threads : 1, DWCONV_FN(_dwconv2d_thread), &call);
