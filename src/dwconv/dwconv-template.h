@@ -479,6 +479,10 @@ DW_INLINE DW_IVEC DW_FN(lane_mask)(unsigned bits) {
 #define DW_SELECT(bits, v) ((DW_VEC)((DW_IVEC)(v) & DW_FN(lane_mask)(bits)))
 #define DW_BLEND(bits, a, b) ((DW_VEC)(((DW_IVEC)(a) & ~DW_FN(lane_mask)(bits)) | ((DW_IVEC)(b) & DW_FN(lane_mask)(bits))))
 #endif
+#ifndef DW_SELECT_SHIFT_UP
+#define DW_SELECT_SHIFT_UP(bits, v, prev) DW_SELECT(bits, DW_SHIFT_UP(v, prev))
+#define DW_SELECT_SHIFT_DOWN(bits, v, next) DW_SELECT(bits, DW_SHIFT_DOWN(v, next))
+#endif
 
 /* Where the taps of the lanes of a stream's vector fall inside their plane: bit l of
  * `left` is set iff lane l has a column to its left, and so on. A vector's bits depend
@@ -498,7 +502,12 @@ DW_INLINE unsigned DW_FN(stream_bits)(const uint8_t *bits, size_t p) {
     return (word >> (p % 8)) & ((1u << DW_VL) - 1u);
 }
 
-/* The edges of the vectors whose lane 0 is position q DW_VL % plane, q < the returned count. */
+/* Entries of a stream's edges table: a vector's phases, then those of a run of vectors
+ * inside one plane again (stream_wrap). */
+#define DW_STREAM_EDGES (FC_DWCONV_STREAM_MAX_PIXELS + FC_DWCONV_STREAM_MAX_PIXELS / DW_VL)
+
+/* The edges of the vectors whose lane 0 is position q DW_VL % plane, q < the returned
+ * count (the phases), repeated up to DW_STREAM_EDGES entries. */
 DW_INLINE size_t DW_FN(stream_edges_init)(DW_FN(stream_edges) *edges, size_t height, size_t width) {
     uint8_t bits[4][DW_STREAM_BIT_BYTES] = {{0}}; /* left, right, above, below */
     const size_t plane = height * width;
@@ -522,14 +531,15 @@ DW_INLINE size_t DW_FN(stream_edges_init)(DW_FN(stream_edges) *edges, size_t hei
         count++;
         pos = (pos + DW_VL) % plane;
     } while (pos != 0);
+    for (size_t q = count; q < count + plane / DW_VL && q < DW_STREAM_EDGES; q++) edges[q] = edges[q - count];
     return count;
 }
 
 /* Vector u of a stream: its three kernel rows' sums (each over the three columns), the
- * lanes that have a row above and below, and the slopes of its lanes' channels. */
+ * edges of its lanes, and the slopes of their channels. */
 typedef struct {
     DW_VEC sum[3], slope;
-    unsigned above, below;
+    const DW_FN(stream_edges) *edges;
 } DW_FN(stream_vector);
 
 /* A stream's next vector to sum: its lane 0 is position `pos` of channel `ch`, whose
@@ -575,25 +585,29 @@ DW_INLINE void DW_FN(stream_weights)(const int spans, DW_FN(stream_cursor) *k, c
 }
 
 /* The sums of the cursor's vector, whose input is cur (prev and next its neighbours), with
- * its weights; moves the cursor on a vector, into the next channel at a plane's end. */
+ * its weights; moves the cursor on a vector (stream_wrap then takes it into range). */
 DW_INLINE void DW_FN(stream_sums)(const int spans, DW_FN(stream_cursor) *k, const DW_FN(stream) *st, DW_VEC prev,
                                   DW_VEC cur, DW_VEC next, DW_FN(stream_vector) *sv) {
     DW_VEC w[9], b;
     DW_FN(stream_weights)(spans, k, st, w, &b, &sv->slope);
-    const DW_FN(stream_edges) edges = st->edges[k->phase];
-    const DW_VEC left = DW_SELECT(edges.left, DW_SHIFT_UP(cur, prev));
-    const DW_VEC right = DW_SELECT(edges.right, DW_SHIFT_DOWN(cur, next));
+    sv->edges = &st->edges[k->phase];
+    const DW_VEC left = DW_SELECT_SHIFT_UP(sv->edges->left, cur, prev);
+    const DW_VEC right = DW_SELECT_SHIFT_DOWN(sv->edges->right, cur, next);
     sv->sum[0] = left * w[0] + cur * w[1] + right * w[2];
     sv->sum[1] = b + left * w[3] + cur * w[4] + right * w[5];
     sv->sum[2] = left * w[6] + cur * w[7] + right * w[8];
-    sv->above = edges.above;
-    sv->below = edges.below;
-    if (++k->phase == st->phases) k->phase = 0;
+    k->phase++;
     k->pos += DW_VL;
+}
+
+/* Brings the cursor's phase and position back into range after stream_sums (a run of
+ * them inside one plane: the edges table has room for the run's phases), into the next
+ * channel at a plane's end (already there after a vector that spans two planes). */
+DW_INLINE void DW_FN(stream_wrap)(const int spanned, DW_FN(stream_cursor) *k, const DW_FN(stream) *st) {
+    if (k->phase >= st->phases) k->phase -= st->phases;
     if (k->pos >= st->plane) {
         k->pos -= st->plane;
-        /* A plane that ends with the vector: the next channel's weights for the next one. */
-        if (!spans && ++k->ch < st->channels) DW_FN(stream_channel)(k, st->weight, st->bias, st->slope);
+        if (!spanned && ++k->ch < st->channels) DW_FN(stream_channel)(k, st->weight, st->bias, st->slope);
     }
 }
 
@@ -606,9 +620,10 @@ typedef struct {
 } DW_FN(stream_state);
 
 /* Output vector u: sums vector u + 1 (with its weights: `spans` as in stream_weights, or
- * -1 to tell at run time), then adds to vector u's middle row sums the rows above and below.
+ * -1 to tell at run time; `wrap`: stream_wrap after), then adds to vector u's middle row sums the rows above and below.
  * `whole`: vectors u to u + 2 lie inside the n elements of the stream. */
-DW_INLINE void DW_FN(stream_step)(const int clamp_only, const int whole, const int spans, DW_FN(stream_state) *z,
+DW_INLINE void DW_FN(stream_step)(const int clamp_only, const int whole, const int spans, const int wrap,
+                                  DW_FN(stream_state) *z,
                                   const DW_FN(stream) *st, const DW_IVEC from_above, const DW_IVEC from_below,
                                   DW_VEC lo, DW_VEC hi, const DW_T *x, const DW_T *residual, DW_T *out, size_t u,
                                   size_t n) {
@@ -619,17 +634,20 @@ DW_INLINE void DW_FN(stream_step)(const int clamp_only, const int whole, const i
     z->next = whole ? DW_FN(loadu)(x + (u + 2) * DW_VL)
                     : DW_LOAD_MASKED(x + (u + 2) * DW_VL, DW_FN(vector_bits)((ptrdiff_t)(u + 2), n));
     DW_FN(stream_vector) later = z->done; /* past the last vector: never read (no lane of it has a row below) */
-    if (spans >= 0)
+    if (spans >= 0) {
         DW_FN(stream_sums)(spans, &z->k, st, z->prev, z->cur, z->next, &later);
-    else if (u + 1 < vectors) {
-        if (z->k.pos + DW_VL > st->plane && z->k.ch + 1 < st->channels)
+        if (wrap) DW_FN(stream_wrap)(spans, &z->k, st);
+    } else if (u + 1 < vectors) {
+        const int spanning = z->k.pos + DW_VL > st->plane && z->k.ch + 1 < st->channels;
+        if (spanning)
             DW_FN(stream_sums)(1, &z->k, st, z->prev, z->cur, z->next, &later);
         else
             DW_FN(stream_sums)(0, &z->k, st, z->prev, z->cur, z->next, &later);
+        DW_FN(stream_wrap)(spanning, &z->k, st);
     }
     const DW_FN(stream_vector) *now = &z->now;
-    DW_VEC v = now->sum[1] + DW_SELECT(now->above, __builtin_shuffle(z->done.sum[0], now->sum[0], from_above)) +
-               DW_SELECT(now->below, __builtin_shuffle(now->sum[2], later.sum[2], from_below));
+    DW_VEC v = now->sum[1] + DW_SELECT(now->edges->above, __builtin_shuffle(z->done.sum[0], now->sum[0], from_above)) +
+               DW_SELECT(now->edges->below, __builtin_shuffle(now->sum[2], later.sum[2], from_below));
     const unsigned lanes = whole ? (1u << DW_VL) - 1u : DW_FN(vector_bits)((ptrdiff_t)u, n);
     if (!clamp_only) {
         if (residual) v += whole ? DW_FN(loadu)(residual + u * DW_VL) : DW_LOAD_MASKED(residual + u * DW_VL, lanes);
@@ -664,30 +682,28 @@ DW_INLINE void DW_FN(stream_run)(const int clamp_only, const DW_FN(call) *c, con
         from_above[l] = DW_VL + l - width;
         from_below[l] = l + width;
     }
-    DW_FN(stream_state) z = {zero, zero, zero, {{zero, zero, zero}, zero, 0, 0}, {{zero, zero, zero}, zero, 0, 0},
+    DW_FN(stream_state) z = {zero, zero, zero, {{zero, zero, zero}, zero, edges}, {{zero, zero, zero}, zero, edges},
                              {0, 0, 0, {{0}}, zero, zero}};
     DW_FN(stream_channel)(&z.k, weight, st.bias, st.slope);
     z.cur = DW_LOAD_MASKED(x, DW_FN(vector_bits)(0, n));
     z.next = DW_LOAD_MASKED(x + DW_VL, DW_FN(vector_bits)(1, n));
-    const int first_spans = z.k.pos + DW_VL > plane && channels > 1;
-    if (first_spans)
-        DW_FN(stream_sums)(1, &z.k, &st, z.prev, z.cur, z.next, &z.now);
-    else
-        DW_FN(stream_sums)(0, &z.k, &st, z.prev, z.cur, z.next, &z.now);
+    DW_FN(stream_sums)(0, &z.k, &st, z.prev, z.cur, z.next, &z.now); /* plane >= DW_VL: vector 0 spans none */
+    DW_FN(stream_wrap)(0, &z.k, &st);
     size_t u = 0;
     while (u < whole_steps) {
         if (z.k.pos + DW_VL > plane) {
-            DW_FN(stream_step)(clamp_only, 1, 1, &z, &st, from_above, from_below, lo, hi, x, residual, out, u++, n);
+            DW_FN(stream_step)(clamp_only, 1, 1, 1, &z, &st, from_above, from_below, lo, hi, x, residual, out, u++, n);
             continue;
         }
         /* The cursor's run of vectors inside its plane. */
         size_t run = (plane - z.k.pos) / DW_VL;
         if (run > whole_steps - u) run = whole_steps - u;
         for (const size_t end = u + run; u < end; u++)
-            DW_FN(stream_step)(clamp_only, 1, 0, &z, &st, from_above, from_below, lo, hi, x, residual, out, u, n);
+            DW_FN(stream_step)(clamp_only, 1, 0, 0, &z, &st, from_above, from_below, lo, hi, x, residual, out, u, n);
+        DW_FN(stream_wrap)(0, &z.k, &st);
     }
     for (; u < vectors; u++)
-        DW_FN(stream_step)(clamp_only, 0, -1, &z, &st, from_above, from_below, lo, hi, x, residual, out, u, n);
+        DW_FN(stream_step)(clamp_only, 0, -1, 1, &z, &st, from_above, from_below, lo, hi, x, residual, out, u, n);
 }
 
 /* Runs of channels whose planes follow each other go as one stream; others a channel at a
@@ -697,7 +713,7 @@ DW_INLINE void DW_FN(kernel_streamed)(DW_FN(call) *c, size_t channels, const DW_
                                       const DW_EPILOGUE *ep) {
     const ptrdiff_t plane = (ptrdiff_t)(c->s->out_height * c->s->out_width);
     const int clamp_only = !(ep && (ep->slope || ep->residual));
-    DW_FN(stream_edges) edges[FC_DWCONV_STREAM_MAX_PIXELS];
+    DW_FN(stream_edges) edges[DW_STREAM_EDGES];
     const size_t phases = DW_FN(stream_edges_init)(edges, c->s->out_height, c->s->out_width);
     const int one_stream = x_channel_stride == plane && out_channel_stride == plane &&
                            !(ep && ep->residual && ep->residual_row_stride != (ptrdiff_t)c->s->out_width);
@@ -1096,6 +1112,7 @@ void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin
 #undef DW_DIRECT_VECTORS
 #undef DW_HALF
 #undef DW_STREAM_BIT_BYTES
+#undef DW_STREAM_EDGES
 /* The including file sets these afresh for each dtype. */
 #undef DW_T
 #undef DW_SFX
@@ -1119,4 +1136,6 @@ void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin
 #undef DW_SHIFT_UP
 #undef DW_SHIFT_DOWN
 #undef DW_SELECT
+#undef DW_SELECT_SHIFT_UP
+#undef DW_SELECT_SHIFT_DOWN
 #undef DW_BLEND

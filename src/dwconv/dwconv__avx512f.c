@@ -97,6 +97,10 @@ static inline void dw_f32_transpose(dw_f32x16 *v) {
 #define DW_SHIFT_UP(v, prev) ((dw_f32x16)_mm512_alignr_epi32((__m512i)(v), (__m512i)(prev), 15))
 #define DW_SHIFT_DOWN(v, next) ((dw_f32x16)_mm512_alignr_epi32((__m512i)(next), (__m512i)(v), 1))
 #define DW_SELECT(bits, v) ((dw_f32x16)_mm512_maskz_mov_ps((__mmask16)(bits), (__m512)(v)))
+#define DW_SELECT_SHIFT_UP(bits, v, prev) \
+    ((dw_f32x16)_mm512_maskz_alignr_epi32((__mmask16)(bits), (__m512i)(v), (__m512i)(prev), 15))
+#define DW_SELECT_SHIFT_DOWN(bits, v, next) \
+    ((dw_f32x16)_mm512_maskz_alignr_epi32((__mmask16)(bits), (__m512i)(next), (__m512i)(v), 1))
 #define DW_BLEND dw_f32_blend
 #include "dwconv/dwconv-template.h"
 
@@ -121,5 +125,9 @@ static inline void dw_f32_transpose(dw_f32x16 *v) {
 #define DW_SHIFT_UP(v, prev) ((dw_f64x8)_mm512_alignr_epi64((__m512i)(v), (__m512i)(prev), 7))
 #define DW_SHIFT_DOWN(v, next) ((dw_f64x8)_mm512_alignr_epi64((__m512i)(next), (__m512i)(v), 1))
 #define DW_SELECT(bits, v) ((dw_f64x8)_mm512_maskz_mov_pd((__mmask8)(bits), (__m512d)(v)))
+#define DW_SELECT_SHIFT_UP(bits, v, prev) \
+    ((dw_f64x8)_mm512_maskz_alignr_epi64((__mmask8)(bits), (__m512i)(v), (__m512i)(prev), 7))
+#define DW_SELECT_SHIFT_DOWN(bits, v, next) \
+    ((dw_f64x8)_mm512_maskz_alignr_epi64((__mmask8)(bits), (__m512i)(next), (__m512i)(v), 1))
 #define DW_BLEND dw_f64_blend
 #include "dwconv/dwconv-template.h"
