@@ -21,8 +21,13 @@
  *     DW_ZIP_LO / DW_ZIP_HI                a[0], b[0], a[1], b[1], ... of the low / high
  *                                          halves of a and b
  *   and optionally DW_SHIFT_UP(v, prev) / DW_SHIFT_DOWN(v, next), faster lane shifts than
- *   the shuffles with DW_FROM_PREV / DW_FROM_NEXT, and DW_TRANSPOSE(v), a faster transpose
- *   of the DW_VL x DW_VL square v than the zips give (see transpose below).
+ *   the shuffles with DW_FROM_PREV / DW_FROM_NEXT, DW_TRANSPOSE(v), a faster transpose of
+ *   the DW_VL x DW_VL square v than the zips give (see transpose below), and faster lane
+ *   selections than integer masks (the streamed method's):
+ *     DW_SELECT(bits, v)                   lanes of v where bit i is set, zero elsewhere
+ *     DW_BLEND(bits, a, b)                 lanes of b where bit i is set, of a elsewhere
+ *     DW_SELECT_SHIFT_UP(bits, v, prev)    DW_SELECT(bits, DW_SHIFT_UP(v, prev)), and the
+ *     DW_SELECT_SHIFT_DOWN(bits, v, next)  same down, in one instruction
  *
  * Every kernel is the one always-inlined body, called with its sizes as constants (3x3s1,
  * 3x3s2, 5x5s1, 5x5s2) or read from the plan (kxk), so the compiler unrolls the taps of
@@ -706,18 +711,22 @@ DW_INLINE void DW_FN(stream_run)(const int clamp_only, const DW_FN(call) *c, con
         DW_FN(stream_step)(clamp_only, 0, -1, 1, &z, &st, from_above, from_below, lo, hi, x, residual, out, u, n);
 }
 
-/* Runs of channels whose planes follow each other go as one stream; others a channel at a
- * time. */
+/* Runs of channels whose planes follow each other (in x, out and the residual) go as one
+ * stream; others a channel at a time. */
 DW_INLINE void DW_FN(kernel_streamed)(DW_FN(call) *c, size_t channels, const DW_T *x, ptrdiff_t x_channel_stride,
                                       const DW_T *weight, DW_T *out, ptrdiff_t out_channel_stride,
                                       const DW_EPILOGUE *ep) {
     const ptrdiff_t plane = (ptrdiff_t)(c->s->out_height * c->s->out_width);
+    if (ep && ep->residual && ep->residual_row_stride != (ptrdiff_t)c->s->out_width) {
+        /* A residual whose rows are not out_width apart: no stream (the direct method,
+         * which streamed shapes fit, takes any). */
+        DW_FN(kernel_direct)(c, channels, 0, c->s->out_height, x, x_channel_stride, weight, out, out_channel_stride, ep, 1);
+        return;
+    }
     const int clamp_only = !(ep && (ep->slope || ep->residual));
     DW_FN(stream_edges) edges[DW_STREAM_EDGES];
     const size_t phases = DW_FN(stream_edges_init)(edges, c->s->out_height, c->s->out_width);
-    const int one_stream = x_channel_stride == plane && out_channel_stride == plane &&
-                           !(ep && ep->residual && ep->residual_row_stride != (ptrdiff_t)c->s->out_width);
-    const size_t run = one_stream ? channels : 1;
+    const size_t run = x_channel_stride == plane && out_channel_stride == plane ? channels : 1;
     for (size_t i = 0; i < channels; i += run) {
         DW_EPILOGUE channel_ep;
         const DW_EPILOGUE *cep = NULL;
