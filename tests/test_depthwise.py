@@ -192,8 +192,9 @@ def test_direct_strips_and_pairs(isa, dtype, width, stride, threads):
     and, on AVX-512 float32 at stride 2, rows narrow enough to put two channels in a vector
     (up to 15 in and 8 out; 16 in is not), with an odd channel left alone and, at multiplier
     2, two outputs of one input paired. Bias and clamp, no bias and no activation, and a
-    slope (never paired). One thread gets every channel in one call (two split the few
-    channels into blocks of one). At stride 1, rows of up to 8 float32 go interleaved."""
+    slope (never paired); two threads (layers this small run on one: see test_streamed and
+    test_threads_split_rows for the split). At stride 1, rows of up to 8 float32 go
+    interleaved."""
     cases = ((1, 1, 9, True, "relu6"), (3, 1, 10, False, None), (4, 2, 11, True, "relu"),
              (5, 1, 12, True, ("prelu", np.linspace(-0.5, 0.5, 5))), (9 * threads, 1, 7, True, "relu6"))
     previous = fastconv.get_num_threads()
@@ -243,10 +244,12 @@ def test_streamed(isa, dtype, size, threads):
     element, planes smaller than a vector (3x5 in float32: not streamed), the largest
     plane streamed (64x16) and one past it. Runs of 1, 2, 3 and 17 channels, batch 2, bias
     and none, clamp, per-channel PReLU, a residual; multiplier 2 and an output whose planes
-    do not follow each other go a channel at a time."""
+    do not follow each other go a channel at a time. 2 threads split the 600 channels of
+    the largest case into blocks, each its own stream."""
     cases = ((1, 1, 1, True, "relu6", False), (2, 1, 2, False, None, False), (3, 1, 1, True, "relu", True),
              (17, 1, 1, True, ("prelu", np.linspace(-0.5, 0.5, 17)), False),
-             (4, 2, 1, True, ("prelu", np.linspace(-0.5, 0.5, 8)), True))
+             (4, 2, 1, True, ("prelu", np.linspace(-0.5, 0.5, 8)), True),
+             (600, 1, 1, True, ("prelu", np.linspace(-0.5, 0.5, 600)), True))
     previous = fastconv.get_num_threads()
     try:
         fastconv.set_num_threads(threads)
@@ -291,12 +294,14 @@ def test_threads_split_rows():
     try:
         for threads in (1, 2, 3):
             fastconv.set_num_threads(threads)
-            run_case(np.float32, channels=1, size=(37, 40), kernel=(5, 5), stride=1, padding=2)
-            run_case(np.float32, batch=2, channels=3, size=(9, 40), kernel=(3, 3), stride=2, padding=1)
-            run_case(np.float32, channels=1, size=(37, 40), kernel=(3, 3), stride=1, padding=1)
+            # Layers of at least 3 x 64K multiply-adds (DWCONV2D_MIN_THREAD_MACS), so that
+            # every thread gets work.
+            run_case(np.float32, channels=1, size=(97, 90), kernel=(5, 5), stride=1, padding=2)
+            run_case(np.float32, batch=2, channels=3, size=(99, 130), kernel=(3, 3), stride=2, padding=1)
+            run_case(np.float32, channels=1, size=(147, 150), kernel=(3, 3), stride=1, padding=1)
             # Interleaved: channel blocks of whole 16-channel units, the last one partial.
-            run_case(np.float32, channels=50, size=(14, 14), kernel=(3, 3), stride=2, padding=1)
-            run_case(np.float64, channels=17, multiplier=3, size=(9, 11), kernel=(5, 5), stride=1, padding=2)
+            run_case(np.float32, channels=50, size=(30, 30), kernel=(5, 5), stride=1, padding=2)
+            run_case(np.float64, channels=17, multiplier=3, size=(27, 31), kernel=(5, 5), stride=1, padding=2)
     finally:
         fastconv.set_num_threads(previous)
 

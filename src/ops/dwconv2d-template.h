@@ -86,7 +86,7 @@ int DWCONV_FN(_dwconv2d)(const fc_conv2d_shape *s, const DWCONV_T *x, const DWCO
         dwconv2d_choose_split(s, plan.workspace.planar || plan.workspace.interleaved || plan.workspace.streamed,
                               plan.workspace.interleaved ? FC_DWCONV_LANE_BYTES / sizeof(DWCONV_T) : 1, threads);
     DWCONV_FN(_dwconv2d_call) call = {s, &plan, ukernel, &d, x, weight, out, layout, ep, FC_OK};
-    fc_run_threads(threads > 1 && d.tasks > 1 ? threads : 1, DWCONV_FN(_dwconv2d_thread), &call);
+    fc_run_threads(d.threads, DWCONV_FN(_dwconv2d_thread), &call);
     return call.status;
 }
 

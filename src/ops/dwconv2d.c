@@ -9,6 +9,10 @@
 /* Tasks per thread to aim for when several threads run: channels (and, for planes too few
  * to go round, row blocks of a plane) are split until there are this many. */
 #define DWCONV2D_TASKS_PER_THREAD 4
+/* Multiply-adds a thread is given at least, and a task: waking a second thread costs about
+ * 1.7 us here, and each task a microkernel call. */
+#define DWCONV2D_MIN_THREAD_MACS (64 * 1024)
+#define DWCONV2D_MIN_TASK_MACS (32 * 1024)
 
 /* Tasks are (image, channel block, row block) triples, in that order: channel_blocks
  * blocks of whole units of channel_unit output channels (the last unit may be partial;
@@ -16,6 +20,7 @@
  * microkernel call. */
 typedef struct {
     size_t channel_unit, channel_units, channel_blocks, row_blocks, rows_per_block, tasks;
+    int threads;
 } dwconv2d_split;
 
 /* channel_unit: 1, or for interleaved plans one vector's worth of channels of the widest
@@ -23,7 +28,17 @@ typedef struct {
 static dwconv2d_split dwconv2d_choose_split(const fc_conv2d_shape *s, int whole_planes, size_t channel_unit,
                                             int threads) {
     dwconv2d_split d;
-    const size_t planes = s->batch * s->out_channels, wanted = (size_t)threads * DWCONV2D_TASKS_PER_THREAD;
+    const size_t planes = s->batch * s->out_channels;
+    const size_t macs = planes * s->out_height * s->out_width * s->kernel_height * s->kernel_width;
+    /* Threads that each get DWCONV2D_MIN_THREAD_MACS (at least one), tasks that each get
+     * DWCONV2D_MIN_TASK_MACS (at least one a thread). */
+    const size_t enough = macs / DWCONV2D_MIN_THREAD_MACS;
+    if ((size_t)threads > enough) threads = enough > 1 ? (int)enough : 1;
+    size_t per_thread = macs / ((size_t)threads * DWCONV2D_MIN_TASK_MACS);
+    if (per_thread < 1) per_thread = 1;
+    if (per_thread > DWCONV2D_TASKS_PER_THREAD) per_thread = DWCONV2D_TASKS_PER_THREAD;
+    const size_t wanted = (size_t)threads * per_thread;
+    d.threads = threads;
     d.channel_unit = channel_unit;
     d.channel_units = (s->out_channels + channel_unit - 1) / channel_unit;
     d.channel_blocks = 1;
@@ -38,6 +53,7 @@ static dwconv2d_split dwconv2d_choose_split(const fc_conv2d_shape *s, int whole_
     d.rows_per_block = (s->out_height + d.row_blocks - 1) / d.row_blocks;
     d.row_blocks = (s->out_height + d.rows_per_block - 1) / d.rows_per_block;
     d.tasks = s->batch * d.channel_blocks * d.row_blocks;
+    if (d.tasks < 2) d.threads = 1;
     return d;
 }
 
