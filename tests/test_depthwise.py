@@ -245,7 +245,7 @@ def test_streamed(isa, dtype, size, threads):
     plane streamed (64x16) and one past it. Runs of 1, 2, 3 and 17 channels, batch 2, bias
     and none, clamp, per-channel PReLU, a residual; multiplier 2 and an output whose planes
     do not follow each other go a channel at a time. 2 threads split the 600 channels of
-    the largest case into blocks, each its own stream."""
+    the largest case (planes up to 16x16) into blocks, each its own stream."""
     cases = ((1, 1, 1, True, "relu6", False), (2, 1, 2, False, None, False), (3, 1, 1, True, "relu", True),
              (17, 1, 1, True, ("prelu", np.linspace(-0.5, 0.5, 17)), False),
              (4, 2, 1, True, ("prelu", np.linspace(-0.5, 0.5, 8)), True),
@@ -254,6 +254,8 @@ def test_streamed(isa, dtype, size, threads):
     try:
         fastconv.set_num_threads(threads)
         for channels, multiplier, batch, bias, activation, residual in cases:
+            if channels * size[0] * size[1] > 600 * 256:
+                continue  # the split needs no larger planes
             run_case(dtype, batch=batch, channels=channels, multiplier=multiplier, size=size, kernel=(3, 3),
                      padding=1, bias=bias, activation=activation, residual=residual, seed=channels)
         rng = np.random.default_rng(1)
