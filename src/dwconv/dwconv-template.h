@@ -482,7 +482,8 @@ DW_INLINE DW_IVEC DW_FN(lane_mask)(unsigned bits) {
     return m;
 }
 #define DW_SELECT(bits, v) ((DW_VEC)((DW_IVEC)(v) & DW_FN(lane_mask)(bits)))
-#define DW_BLEND(bits, a, b) ((DW_VEC)(((DW_IVEC)(a) & ~DW_FN(lane_mask)(bits)) | ((DW_IVEC)(b) & DW_FN(lane_mask)(bits))))
+#define DW_BLEND(bits, a, b) \
+    ((DW_VEC)(((DW_IVEC)(a) & ~DW_FN(lane_mask)(bits)) | ((DW_IVEC)(b) & DW_FN(lane_mask)(bits))))
 #endif
 #ifndef DW_SELECT_SHIFT_UP
 #define DW_SELECT_SHIFT_UP(bits, v, prev) DW_SELECT(bits, DW_SHIFT_UP(v, prev))
@@ -625,13 +626,13 @@ typedef struct {
 } DW_FN(stream_state);
 
 /* Output vector u: sums vector u + 1 (with its weights: `spans` as in stream_weights, or
- * -1 to tell at run time; `wrap`: stream_wrap after), then adds to vector u's middle row sums the rows above and below.
- * `whole`: vectors u to u + 2 lie inside the n elements of the stream. */
+ * -1 to tell at run time; `wrap`: stream_wrap after), then adds to vector u's middle row
+ * sums those of the rows above and below. `whole`: vectors u to u + 2 lie inside the n
+ * elements of the stream. */
 DW_INLINE void DW_FN(stream_step)(const int clamp_only, const int whole, const int spans, const int wrap,
-                                  DW_FN(stream_state) *z,
-                                  const DW_FN(stream) *st, const DW_IVEC from_above, const DW_IVEC from_below,
-                                  DW_VEC lo, DW_VEC hi, const DW_T *x, const DW_T *residual, DW_T *out, size_t u,
-                                  size_t n) {
+                                  DW_FN(stream_state) *z, const DW_FN(stream) *st, const DW_IVEC from_above,
+                                  const DW_IVEC from_below, DW_VEC lo, DW_VEC hi, const DW_T *x, const DW_T *residual,
+                                  DW_T *out, size_t u, size_t n) {
     const size_t vectors = (n + DW_VL - 1) / DW_VL;
     const DW_VEC zero = {0};
     z->prev = z->cur;
@@ -720,7 +721,8 @@ DW_INLINE void DW_FN(kernel_streamed)(DW_FN(call) *c, size_t channels, const DW_
     if (ep && ep->residual && ep->residual_row_stride != (ptrdiff_t)c->s->out_width) {
         /* A residual whose rows are not out_width apart: no stream (the direct method,
          * which streamed shapes fit, takes any). */
-        DW_FN(kernel_direct)(c, channels, 0, c->s->out_height, x, x_channel_stride, weight, out, out_channel_stride, ep, 1);
+        DW_FN(kernel_direct)(c, channels, 0, c->s->out_height, x, x_channel_stride, weight, out, out_channel_stride,
+                             ep, 1);
         return;
     }
     const int clamp_only = !(ep && (ep->slope || ep->residual));

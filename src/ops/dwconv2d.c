@@ -16,8 +16,9 @@
 
 /* Tasks are (image, channel block, row block) triples, in that order: channel_blocks
  * blocks of whole units of channel_unit output channels (the last unit may be partial;
- * block sizes differ by at most one unit), and blocks of rows_per_block output rows. One thread runs one task, a whole block of channels in one
- * microkernel call. */
+ * block sizes differ by at most one unit), and blocks of rows_per_block output rows. A
+ * task runs on one thread, a whole block of channels in one microkernel call; `threads`
+ * threads share the tasks. */
 typedef struct {
     size_t channel_unit, channel_units, channel_blocks, row_blocks, rows_per_block, tasks;
     int threads;
