@@ -640,16 +640,13 @@ DW_INLINE void DW_FN(stream_step)(const int clamp_only, const int whole, const i
     z->next = whole ? DW_FN(loadu)(x + (u + 2) * DW_VL)
                     : DW_LOAD_MASKED(x + (u + 2) * DW_VL, DW_FN(vector_bits)((ptrdiff_t)(u + 2), n));
     DW_FN(stream_vector) later = z->done; /* past the last vector: never read (no lane of it has a row below) */
-    if (spans >= 0) {
-        DW_FN(stream_sums)(spans, &z->k, st, z->prev, z->cur, z->next, &later);
-        if (wrap) DW_FN(stream_wrap)(spans, &z->k, st);
-    } else if (u + 1 < vectors) {
-        const int spanning = z->k.pos + DW_VL > st->plane && z->k.ch + 1 < st->channels;
+    if (spans >= 0 || u + 1 < vectors) {
+        const int spanning = spans >= 0 ? spans : z->k.pos + DW_VL > st->plane && z->k.ch + 1 < st->channels;
         if (spanning)
             DW_FN(stream_sums)(1, &z->k, st, z->prev, z->cur, z->next, &later);
         else
             DW_FN(stream_sums)(0, &z->k, st, z->prev, z->cur, z->next, &later);
-        DW_FN(stream_wrap)(spanning, &z->k, st);
+        if (wrap) DW_FN(stream_wrap)(spanning, &z->k, st);
     }
     const DW_FN(stream_vector) *now = &z->now;
     DW_VEC v = now->sum[1] + DW_SELECT(now->edges->above, __builtin_shuffle(z->done.sum[0], now->sum[0], from_above)) +
@@ -1076,30 +1073,26 @@ DW_INLINE void DW_FN(kernel)(const fc_dwconv_plan *plan, size_t channels, size_t
     }
 }
 
-#define DW_DEFINE_KERNEL(shape, kh, kw, sh, sw)                                                               \
+/* `streams`: the kernel carries the streamed method (streamed plans are 3x3s1; in the
+ * others the method is not compiled in). */
+#define DW_DEFINE_KERNEL(shape, kh, kw, sh, sw, streams)                                                      \
     void DW_KERNEL(shape)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin, size_t oh_end,         \
                           const DW_T *x, ptrdiff_t x_channel_stride, const DW_T *weight, DW_T *out,            \
                           ptrdiff_t out_channel_stride, const DW_EPILOGUE *ep, void *workspace) {              \
+        if (streams && plan->workspace.streamed) {                                                            \
+            DW_FN(call) c;                                                                                    \
+            DW_FN(call_init)(&c, plan, ep);                                                                   \
+            DW_FN(kernel_streamed)(&c, channels, x, x_channel_stride, weight, out, out_channel_stride, ep);   \
+            return;                                                                                           \
+        }                                                                                                     \
         DW_FN(kernel)(plan, channels, oh_begin, oh_end, x, x_channel_stride, weight, out, out_channel_stride,  \
                       ep, workspace, kh, kw, sh, sw, 1, 1);                                                    \
     }
 
-/* Streamed plans are 3x3s1: only that kernel carries the method. */
-void DW_KERNEL(3x3s1)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin, size_t oh_end, const DW_T *x,
-                      ptrdiff_t x_channel_stride, const DW_T *weight, DW_T *out, ptrdiff_t out_channel_stride,
-                      const DW_EPILOGUE *ep, void *workspace) {
-    if (plan->workspace.streamed) {
-        DW_FN(call) c;
-        DW_FN(call_init)(&c, plan, ep);
-        DW_FN(kernel_streamed)(&c, channels, x, x_channel_stride, weight, out, out_channel_stride, ep);
-        return;
-    }
-    DW_FN(kernel)(plan, channels, oh_begin, oh_end, x, x_channel_stride, weight, out, out_channel_stride, ep, workspace,
-                  3, 3, 1, 1, 1, 1);
-}
-DW_DEFINE_KERNEL(3x3s2, 3, 3, 2, 2)
-DW_DEFINE_KERNEL(5x5s1, 5, 5, 1, 1)
-DW_DEFINE_KERNEL(5x5s2, 5, 5, 2, 2)
+DW_DEFINE_KERNEL(3x3s1, 3, 3, 1, 1, 1)
+DW_DEFINE_KERNEL(3x3s2, 3, 3, 2, 2, 0)
+DW_DEFINE_KERNEL(5x5s1, 5, 5, 1, 1, 0)
+DW_DEFINE_KERNEL(5x5s2, 5, 5, 2, 2, 0)
 
 void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin, size_t oh_end, const DW_T *x,
                     ptrdiff_t x_channel_stride, const DW_T *weight, DW_T *out, ptrdiff_t out_channel_stride,
