@@ -303,97 +303,81 @@ typedef struct {
     size_t out_width;
 } DW_FN(direct_strip);
 
-/* Output rows [oh, oh + rows) (rows <= rb) of a strip's output vectors, rb x nb
- * accumulators. Input row i of the block (row oh sw - pad_top + i) is loaded once, and its
- * three tap columns are lane shifts of it: stride 1, the vectors themselves and their
- * neighbours' lanes; stride 2, their even columns (center), odd ones (right) and the odd
- * ones a lane on (left). Paired (stride 2, nb == 1), the second channel's row is the
- * vector after the first channel's: the even and odd columns of each land in its half. */
-DW_INLINE void DW_FN(direct_block)(const size_t nb, const size_t rb, const size_t sw, const int paired,
-                                   const int clamp_only, const DW_FN(call) *c, const DW_FN(direct_strip) *st,
-                                   const DW_T *x, const DW_VEC *wv, DW_VEC bias, size_t oh, size_t rows, size_t j,
-                                   DW_T *out) {
-    const size_t loads = nb * sw + 3 - sw, in_rows = (rb - 1) * sw + 3, ow = st->out_width;
-    const ptrdiff_t top = (ptrdiff_t)(oh * sw) - st->pad_top;
-    const DW_VEC lo = c->f.lo, hi = c->f.hi, zero = {0};
-    const DW_T *row[(DW_DIRECT_ROWS(1, 1) - 1) * 2 + 3] = {0}; /* in_rows of them used */
+/* The three tap columns (left, center, right) of each of a strip's nb output vectors in
+ * input row `row` (its vector st->first on), as lane shifts of the row: stride 1, the
+ * vectors themselves and their neighbours' lanes; stride 2, their even columns (center),
+ * odd ones (right) and the odd ones a lane on (left). Paired (stride 2, nb == 1), the
+ * second channel's row is the vector after the first channel's: the even and odd columns
+ * of each land in its half. */
+DW_INLINE void DW_FN(direct_taps)(const size_t nb, const size_t sw, const int paired, const DW_FN(direct_strip) *st,
+                                  const DW_T *row, DW_VEC taps[][3]) {
+    const size_t loads = nb * sw + 3 - sw;
+    DW_VEC in[2 * DW_DIRECT_VECTORS + 1] = {{0}}; /* loads of them used */
+    if (paired) {
+        /* The first channel's row, then the second's, in place of the vector after it
+         * (outside the narrow row). */
+        in[1] = DW_LOAD_MASKED(row + DW_VL, st->bits[1]);
+        in[2] = DW_LOAD_MASKED(row + DW_VL + st->pair_x, st->bits[1]);
+    } else {
 #pragma GCC unroll 16
-    for (size_t i = 0; i < in_rows; i++) {
-        const ptrdiff_t ih = top + (ptrdiff_t)i;
-        row[i] = ih >= 0 && ih < st->in_height ? x + ih * st->in_width + st->first * DW_VL : NULL;
+        for (size_t k = 0; k < loads; k++) in[k] = DW_LOAD_MASKED(row + k * DW_VL, st->bits[k]);
     }
-    DW_VEC acc[DW_DIRECT_ROWS(1, 1)][DW_DIRECT_VECTORS];
+    DW_VEC prev_odd = in[0];
 #pragma GCC unroll 8
-    for (size_t r = 0; r < rb; r++)
-#pragma GCC unroll 8
-        for (size_t v = 0; v < nb; v++) acc[r][v] = bias;
-#pragma GCC unroll 16
-    for (size_t i = 0; i < in_rows; i++) {
-        if (!row[i]) continue;
-        DW_VEC in[2 * DW_DIRECT_VECTORS + 1] = {{0}}; /* loads of them used */
-        if (paired) {
-            /* The first channel's row, then the second's, in place of the vector after it
-             * (outside the narrow row). */
-            in[0] = zero;
-            in[1] = DW_LOAD_MASKED(row[i] + DW_VL, st->bits[1]);
-            in[2] = DW_LOAD_MASKED(row[i] + DW_VL + st->pair_x, st->bits[1]);
+    for (size_t v = 0; v < nb; v++) {
+        if (sw == 1) {
+            taps[v][1] = in[v + 1];
+            taps[v][0] = DW_SHIFT_UP(in[v + 1], in[v]);
+            taps[v][2] = DW_SHIFT_DOWN(in[v + 1], in[v + 2]);
         } else {
-#pragma GCC unroll 16
-            for (size_t k = 0; k < loads; k++) in[k] = DW_LOAD_MASKED(row[i] + k * DW_VL, st->bits[k]);
-        }
-        DW_VEC prev_odd = in[0];
-#pragma GCC unroll 8
-        for (size_t v = 0; v < nb; v++) {
-            DW_VEC left, center, right;
-            if (sw == 1) {
-                center = in[v + 1];
-                left = DW_SHIFT_UP(center, in[v]);
-                right = DW_SHIFT_DOWN(center, in[v + 2]);
-            } else {
-                center = __builtin_shuffle(in[2 * v + 1], in[2 * v + 2], DW_EVENS);
-                right = __builtin_shuffle(in[2 * v + 1], in[2 * v + 2], DW_ODDS);
-                left = DW_SHIFT_UP(right, prev_odd);
-                prev_odd = right;
-            }
-#pragma GCC unroll 3
-            for (size_t kh = 0; kh < 3; kh++) {
-                if (i < kh || (i - kh) % sw != 0 || (i - kh) / sw >= rb) continue;
-                DW_VEC *a = &acc[(i - kh) / sw][v];
-                *a += left * wv[3 * kh];
-                *a += center * wv[3 * kh + 1];
-                *a += right * wv[3 * kh + 2];
-            }
-        }
-    }
-#pragma GCC unroll 8
-    for (size_t r = 0; r < rb; r++) {
-        if (r >= rows) break;
-        const size_t o = oh + r;
-#pragma GCC unroll 8
-        for (size_t v = 0; v < nb; v++) {
-            const size_t col = (j + v) * DW_VL;
-            if (col >= ow) break;
-            const size_t n = ow - col < DW_VL ? ow - col : DW_VL;
-            if (paired) {
-                const DW_VEC a = DW_VMIN(hi, DW_VMAX(lo, acc[r][v]));
-                DW_STORE_PARTIAL(out + o * ow + col, a, n);
-                DW_STORE_MASKED(out + st->pair_out + o * ow + col - DW_HALF, a, ((1u << n) - 1u) << DW_HALF);
-            } else if (clamp_only) {
-                DW_FN(store_lanes)(out + o * ow + col, DW_VMIN(hi, DW_VMAX(lo, acc[r][v])), n);
-            } else {
-                DW_FN(finish)(acc[r][v], c->residual ? c->residual + (ptrdiff_t)o * c->residual_stride + col : NULL,
-                              &c->f, out + o * ow + col, n);
-            }
+            taps[v][1] = __builtin_shuffle(in[2 * v + 1], in[2 * v + 2], DW_EVENS);
+            taps[v][2] = __builtin_shuffle(in[2 * v + 1], in[2 * v + 2], DW_ODDS);
+            taps[v][0] = DW_SHIFT_UP(taps[v][2], prev_odd);
+            prev_odd = taps[v][2];
         }
     }
 }
 
-/* Output rows [oh_begin, oh_end) of a strip of nb output vectors from vector j. */
+/* acc[v] += the taps of output vector v times the weights of one kernel row. */
+DW_INLINE void DW_FN(direct_add)(const size_t nb, DW_VEC *acc, DW_VEC taps[][3], const DW_VEC *w) {
+#pragma GCC unroll 8
+    for (size_t v = 0; v < nb; v++) {
+        acc[v] += taps[v][0] * w[0];
+        acc[v] += taps[v][1] * w[1];
+        acc[v] += taps[v][2] * w[2];
+    }
+}
+
+/* The epilogue and store of output row o of a strip. */
+DW_INLINE void DW_FN(direct_store)(const size_t nb, const int paired, const int clamp_only, const DW_FN(call) *c,
+                                   const DW_FN(direct_strip) *st, DW_VEC *acc, size_t o, size_t j, DW_T *out) {
+    const size_t ow = st->out_width;
+#pragma GCC unroll 8
+    for (size_t v = 0; v < nb; v++) {
+        const size_t col = (j + v) * DW_VL;
+        if (col >= ow) break;
+        const size_t n = ow - col < DW_VL ? ow - col : DW_VL;
+        if (paired) {
+            const DW_VEC a = DW_VMIN(c->f.hi, DW_VMAX(c->f.lo, acc[v]));
+            DW_STORE_PARTIAL(out + o * ow + col, a, n);
+            DW_STORE_MASKED(out + st->pair_out + o * ow + col - DW_HALF, a, ((1u << n) - 1u) << DW_HALF);
+        } else if (clamp_only) {
+            DW_FN(store_lanes)(out + o * ow + col, DW_VMIN(c->f.hi, DW_VMAX(c->f.lo, acc[v])), n);
+        } else {
+            DW_FN(finish)(acc[v], c->residual ? c->residual + (ptrdiff_t)o * c->residual_stride + col : NULL, &c->f,
+                          out + o * ow + col, n);
+        }
+    }
+}
+
+/* Output rows [oh_begin, oh_end) of a strip of nb output vectors from vector j, an output
+ * row at a time. Each input row is loaded and shifted once: its products with the kernel
+ * rows go to the accumulators of the output rows it feeds (three at stride 1, one or two
+ * at stride 2), carried over to the next iterations. */
 DW_INLINE void DW_FN(direct_rows)(const size_t nb, const size_t sw, const int paired, const int clamp_only,
                                   const DW_FN(call) *c, const DW_T *x, ptrdiff_t pair_x, const DW_VEC *wv,
                                   DW_VEC bias, size_t oh_begin, size_t oh_end, size_t j, DW_T *out,
                                   ptrdiff_t pair_out) {
-    const size_t rb = DW_DIRECT_ROWS(nb, sw);
     DW_FN(direct_strip) st;
     st.first = (ptrdiff_t)(j * sw) - 1;
     st.pair_x = pair_x;
@@ -403,9 +387,49 @@ DW_INLINE void DW_FN(direct_rows)(const size_t nb, const size_t sw, const int pa
     st.pad_top = (ptrdiff_t)c->s->pad_top;
     st.out_width = c->s->out_width;
     for (size_t k = 0; k < nb * sw + 3 - sw; k++) st.bits[k] = DW_FN(vector_bits)(st.first + (ptrdiff_t)k, c->s->in_width);
-    for (size_t oh = oh_begin; oh < oh_end; oh += rb)
-        DW_FN(direct_block)(nb, rb, sw, paired, clamp_only, c, &st, x, wv, bias, oh,
-                            oh_end - oh < rb ? oh_end - oh : rb, j, out);
+    const DW_T *base = x + st.first * DW_VL;
+    const ptrdiff_t H = st.in_height, W = st.in_width;
+    DW_VEC taps[DW_DIRECT_VECTORS][3];
+    /* carry[0]: the sums of output row oh so far, carry[1] of row oh + 1 (stride 1). */
+    DW_VEC carry[2][DW_DIRECT_VECTORS];
+#pragma GCC unroll 8
+    for (size_t v = 0; v < nb; v++) carry[0][v] = carry[1][v] = bias;
+    /* Input row ih feeds output rows (ih + pad_top - kh) / sw for kernel rows kh. */
+    const ptrdiff_t ih0 = (ptrdiff_t)(oh_begin * sw) - st.pad_top;
+    if (ih0 >= 0 && ih0 < H) {
+        DW_FN(direct_taps)(nb, sw, paired, &st, base + ih0 * W, taps);
+        DW_FN(direct_add)(nb, carry[0], taps, wv);
+    }
+    if (sw == 1 && ih0 + 1 >= 0 && ih0 + 1 < H) {
+        DW_FN(direct_taps)(nb, sw, paired, &st, base + (ih0 + 1) * W, taps);
+        DW_FN(direct_add)(nb, carry[0], taps, wv + 3);
+        DW_FN(direct_add)(nb, carry[1], taps, wv);
+    }
+    for (size_t oh = oh_begin; oh < oh_end; oh++) {
+        const ptrdiff_t ih = (ptrdiff_t)(oh * sw) - st.pad_top; /* the row of kernel row 0 */
+        DW_VEC acc[DW_DIRECT_VECTORS];
+#pragma GCC unroll 8
+        for (size_t v = 0; v < nb; v++) {
+            acc[v] = carry[0][v];
+            carry[0][v] = sw == 1 ? carry[1][v] : bias;
+            carry[1][v] = bias;
+        }
+        if (sw == 2 && ih + 1 >= 0 && ih + 1 < H) {
+            DW_FN(direct_taps)(nb, sw, paired, &st, base + (ih + 1) * W, taps);
+            DW_FN(direct_add)(nb, acc, taps, wv + 3);
+        }
+        if (ih + 2 >= 0 && ih + 2 < H) {
+            DW_FN(direct_taps)(nb, sw, paired, &st, base + (ih + 2) * W, taps);
+            DW_FN(direct_add)(nb, acc, taps, wv + 6);
+            if (sw == 1) {
+                DW_FN(direct_add)(nb, carry[0], taps, wv + 3);
+                DW_FN(direct_add)(nb, carry[1], taps, wv);
+            } else {
+                DW_FN(direct_add)(nb, carry[0], taps, wv);
+            }
+        }
+        DW_FN(direct_store)(nb, paired, clamp_only, c, &st, acc, oh, j, out);
+    }
 }
 
 /* Output rows [oh_begin, oh_end) of one channel, in strips of DW_DIRECT_VECTORS output
