@@ -269,15 +269,15 @@ DW_INLINE void DW_FN(kernel_flat)(const DW_FN(call) *c, size_t oh_begin, size_t 
 #define DW_SHIFT_DOWN(v, next) __builtin_shuffle(v, next, DW_FROM_NEXT)
 #endif
 
-/* Output rows a direct block of nb vectors per row computes together (they share input
- * rows): accumulators, weights and the loaded row stay within 32 registers. An ISA with
- * fewer sets DW_DIRECT_STRIDE2_ROWS, those of two-vector blocks at stride 2. */
-#ifndef DW_DIRECT_STRIDE2_ROWS
-#define DW_DIRECT_STRIDE2_ROWS 4
+/* Output vectors per row of a direct strip, at most, at stride 1 and 2: wider strips load
+ * and shift fewer vectors per output (the neighbours' lanes come along), within the
+ * registers for the strip's accumulators (three rows of them at stride 1, two at stride 2),
+ * taps and weights. An ISA with 16 registers sets its own. */
+#ifndef DW_DIRECT_VECTORS_S1
+#define DW_DIRECT_VECTORS_S1 3
+#define DW_DIRECT_VECTORS_S2 4
 #endif
-#define DW_DIRECT_ROWS(nb, sw) ((nb) == 1 ? 7 : (sw) == 1 ? 4 : DW_DIRECT_STRIDE2_ROWS)
-/* Output vectors per row of a direct block, at most. */
-#define DW_DIRECT_VECTORS 2
+#define DW_DIRECT_VECTORS 4 /* the larger */
 /* Lanes per channel when a vector holds two channels' rows. */
 #define DW_HALF (DW_VL / 2)
 
@@ -432,13 +432,19 @@ DW_INLINE void DW_FN(direct_rows)(const size_t nb, const size_t sw, const int pa
     }
 }
 
-/* Output rows [oh_begin, oh_end) of one channel, in strips of DW_DIRECT_VECTORS output
- * vectors (the last may have one). */
+/* Output rows [oh_begin, oh_end) of one channel, in strips of DW_DIRECT_VECTORS_S1 or _S2
+ * output vectors (the last may have fewer). */
 DW_INLINE void DW_FN(direct_strips)(const size_t sw, const int clamp_only, const DW_FN(call) *c, const DW_T *x,
                                     const DW_VEC *wv, DW_VEC bias, size_t oh_begin, size_t oh_end, DW_T *out) {
     const size_t vectors = (c->s->out_width + DW_VL - 1) / DW_VL;
-    for (size_t j = 0; j < vectors; j += DW_DIRECT_VECTORS) {
-        if (vectors - j >= 2)
+    const size_t most = sw == 1 ? DW_DIRECT_VECTORS_S1 : DW_DIRECT_VECTORS_S2;
+    for (size_t j = 0, nb; j < vectors; j += nb) {
+        nb = vectors - j < most ? vectors - j : most;
+        if (nb >= 4)
+            DW_FN(direct_rows)(4, sw, 0, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
+        else if (nb == 3)
+            DW_FN(direct_rows)(3, sw, 0, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
+        else if (nb == 2)
             DW_FN(direct_rows)(2, sw, 0, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
         else
             DW_FN(direct_rows)(1, sw, 0, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
@@ -1136,7 +1142,8 @@ void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin
 #undef DW_BLOCK
 #undef DW_LOCAL_TAPS
 #undef DW_SCALAR_TAIL
-#undef DW_DIRECT_ROWS
+#undef DW_DIRECT_VECTORS_S1
+#undef DW_DIRECT_VECTORS_S2
 #undef DW_DIRECT_VECTORS
 #undef DW_HALF
 #undef DW_STREAM_BIT_BYTES
