@@ -272,12 +272,16 @@ DW_INLINE void DW_FN(kernel_flat)(const DW_FN(call) *c, size_t oh_begin, size_t 
 /* Output vectors per row of a direct strip, at most, at stride 1 and 2: wider strips load
  * and shift fewer vectors per output (the neighbours' lanes come along), within the
  * registers for the strip's accumulators (three rows of them at stride 1, two at stride 2),
- * taps and weights. An ISA with 16 registers sets its own. */
+ * taps and weights. An ISA with 16 registers sets its own (these and DW_DIRECT_TAP_LOADS
+ * are per ISA: they stay defined for the next dtype). */
 #ifndef DW_DIRECT_VECTORS_S1
 #define DW_DIRECT_VECTORS_S1 3
 #define DW_DIRECT_VECTORS_S2 4
 #endif
 #define DW_DIRECT_VECTORS 4 /* the larger */
+#ifndef DW_DIRECT_TAP_LOADS
+#define DW_DIRECT_TAP_LOADS 1 /* see direct_taps */
+#endif
 /* Lanes per channel when a vector holds two channels' rows. */
 #define DW_HALF (DW_VL / 2)
 
@@ -289,30 +293,56 @@ DW_INLINE unsigned DW_FN(vector_bits)(ptrdiff_t v, size_t n) {
     return (1u << (k < DW_VL ? k : DW_VL)) - 1u;
 }
 
-/* Where a direct block reads and writes. A strip of output vectors [j, j + nb) loads, from
- * each input row, nb sw + 3 - sw vectors from vector j sw - 1 on (`first`), lanes `bits`
- * (those inside the row). Paired blocks compute two channels at once, the second
- * (`pair_x`, `pair_out` elements on) in the upper DW_HALF lanes. The shape's sizes are
- * copied in, signed, so that blocks keep them in registers (read through the plan, they
- * cost paired 7x7 planes 10 %). */
+/* Bits of the lanes of elements [start, start + DW_VL) of a row of n elements that lie
+ * inside it. */
+DW_INLINE unsigned DW_FN(window_bits)(ptrdiff_t start, size_t n) {
+    const ptrdiff_t lo = start < 0 ? -start : 0, end = (ptrdiff_t)n - start, hi = end < DW_VL ? end : DW_VL;
+    return lo >= hi ? 0 : ((1u << hi) - 1u) & ~((1u << lo) - 1u);
+}
+
+/* Where a direct strip reads and writes. A strip of output vectors [j, j + nb) loads, from
+ * each input row: at stride 1, each vector's three tap columns, lanes tap_bits (those
+ * inside the row); at stride 2, the 2 nb + 1 vectors from vector 2 j - 1 on, lanes `bits`.
+ * Paired strips compute two channels at once, the second (`pair_x`, `pair_out` elements
+ * on) in the upper DW_HALF lanes. The shape's sizes are copied in, signed, so that strips
+ * keep them in registers (read through the plan, they cost paired 7x7 planes 10 %). */
 typedef struct {
-    ptrdiff_t first;
-    unsigned bits[2 * DW_DIRECT_VECTORS + 1];
+    unsigned bits[2 * DW_DIRECT_VECTORS + 1], tap_bits[DW_DIRECT_VECTORS][3];
     ptrdiff_t pair_x, pair_out;
     ptrdiff_t in_height, in_width, pad_top;
     size_t out_width;
 } DW_FN(direct_strip);
 
 /* The three tap columns (left, center, right) of each of a strip's nb output vectors in
- * input row `row` (its vector st->first on), as lane shifts of the row: stride 1, the
- * vectors themselves and their neighbours' lanes; stride 2, their even columns (center),
- * odd ones (right) and the odd ones a lane on (left). Paired (stride 2, nb == 1), the
- * second channel's row is the vector after the first channel's: the even and odd columns
- * of each land in its half. */
+ * input row `row` (its column j DW_VL sw on). Stride 1: masked loads a column apart, which
+ * the load ports take in parallel with the FMAs, where lane shifts would compete with them
+ * (AVX-512 on Zen 4: +4-15 % on 28-112 wide rows); or, where an ISA's masked loads are
+ * slow (DW_DIRECT_TAP_LOADS 0), the row's vectors and their neighbours' lanes. Stride 2:
+ * lane shifts of the loaded row, its even columns (center), odd ones (right) and the odd
+ * ones a lane on (left). Paired (stride 2, nb == 1), the second channel's row is the
+ * vector after the first channel's: the even and odd columns of each land in its half. */
 DW_INLINE void DW_FN(direct_taps)(const size_t nb, const size_t sw, const int paired, const DW_FN(direct_strip) *st,
                                   const DW_T *row, DW_VEC taps[][3]) {
-    const size_t loads = nb * sw + 3 - sw;
-    DW_VEC in[2 * DW_DIRECT_VECTORS + 1] = {{0}}; /* loads of them used */
+    DW_VEC in[2 * DW_DIRECT_VECTORS + 1] = {{0}}; /* nb + 2 or 2 nb + 1 of them used */
+    if (sw == 1 && DW_DIRECT_TAP_LOADS) {
+#pragma GCC unroll 8
+        for (size_t v = 0; v < nb; v++)
+#pragma GCC unroll 3
+            for (size_t t = 0; t < 3; t++) taps[v][t] = DW_LOAD_MASKED(row + v * DW_VL + t - 1, st->tap_bits[v][t]);
+        return;
+    }
+    row -= DW_VL;
+    if (sw == 1) {
+#pragma GCC unroll 8
+        for (size_t k = 0; k < nb + 2; k++) in[k] = DW_LOAD_MASKED(row + k * DW_VL, st->bits[k]);
+#pragma GCC unroll 8
+        for (size_t v = 0; v < nb; v++) {
+            taps[v][0] = DW_SHIFT_UP(in[v + 1], in[v]);
+            taps[v][1] = in[v + 1];
+            taps[v][2] = DW_SHIFT_DOWN(in[v + 1], in[v + 2]);
+        }
+        return;
+    }
     if (paired) {
         /* The first channel's row, then the second's, in place of the vector after it
          * (outside the narrow row). */
@@ -320,21 +350,15 @@ DW_INLINE void DW_FN(direct_taps)(const size_t nb, const size_t sw, const int pa
         in[2] = DW_LOAD_MASKED(row + DW_VL + st->pair_x, st->bits[1]);
     } else {
 #pragma GCC unroll 16
-        for (size_t k = 0; k < loads; k++) in[k] = DW_LOAD_MASKED(row + k * DW_VL, st->bits[k]);
+        for (size_t k = 0; k < 2 * nb + 1; k++) in[k] = DW_LOAD_MASKED(row + k * DW_VL, st->bits[k]);
     }
     DW_VEC prev_odd = in[0];
 #pragma GCC unroll 8
     for (size_t v = 0; v < nb; v++) {
-        if (sw == 1) {
-            taps[v][1] = in[v + 1];
-            taps[v][0] = DW_SHIFT_UP(in[v + 1], in[v]);
-            taps[v][2] = DW_SHIFT_DOWN(in[v + 1], in[v + 2]);
-        } else {
-            taps[v][1] = __builtin_shuffle(in[2 * v + 1], in[2 * v + 2], DW_EVENS);
-            taps[v][2] = __builtin_shuffle(in[2 * v + 1], in[2 * v + 2], DW_ODDS);
-            taps[v][0] = DW_SHIFT_UP(taps[v][2], prev_odd);
-            prev_odd = taps[v][2];
-        }
+        taps[v][1] = __builtin_shuffle(in[2 * v + 1], in[2 * v + 2], DW_EVENS);
+        taps[v][2] = __builtin_shuffle(in[2 * v + 1], in[2 * v + 2], DW_ODDS);
+        taps[v][0] = DW_SHIFT_UP(taps[v][2], prev_odd);
+        prev_odd = taps[v][2];
     }
 }
 
@@ -379,15 +403,19 @@ DW_INLINE void DW_FN(direct_rows)(const size_t nb, const size_t sw, const int pa
                                   DW_VEC bias, size_t oh_begin, size_t oh_end, size_t j, DW_T *out,
                                   ptrdiff_t pair_out) {
     DW_FN(direct_strip) st;
-    st.first = (ptrdiff_t)(j * sw) - 1;
     st.pair_x = pair_x;
     st.pair_out = pair_out;
     st.in_height = (ptrdiff_t)c->s->in_height;
     st.in_width = (ptrdiff_t)c->s->in_width;
     st.pad_top = (ptrdiff_t)c->s->pad_top;
     st.out_width = c->s->out_width;
-    for (size_t k = 0; k < nb * sw + 3 - sw; k++) st.bits[k] = DW_FN(vector_bits)(st.first + (ptrdiff_t)k, c->s->in_width);
-    const DW_T *base = x + st.first * DW_VL;
+    const ptrdiff_t start = (ptrdiff_t)(j * sw * DW_VL);
+    for (size_t k = 0; k < 2 * nb + 1; k++)
+        st.bits[k] = DW_FN(window_bits)(start + ((ptrdiff_t)k - 1) * DW_VL, c->s->in_width);
+    for (size_t v = 0; v < nb; v++)
+        for (size_t t = 0; t < 3; t++)
+            st.tap_bits[v][t] = DW_FN(window_bits)(start + (ptrdiff_t)(v * DW_VL + t) - 1, c->s->in_width);
+    const DW_T *base = x + start;
     const ptrdiff_t H = st.in_height, W = st.in_width;
     DW_VEC taps[DW_DIRECT_VECTORS][3];
     /* carry[0]: the sums of output row oh so far, carry[1] of row oh + 1 (stride 1). */
@@ -1142,8 +1170,6 @@ void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin
 #undef DW_BLOCK
 #undef DW_LOCAL_TAPS
 #undef DW_SCALAR_TAIL
-#undef DW_DIRECT_VECTORS_S1
-#undef DW_DIRECT_VECTORS_S2
 #undef DW_DIRECT_VECTORS
 #undef DW_HALF
 #undef DW_STREAM_BIT_BYTES
