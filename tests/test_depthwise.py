@@ -183,18 +183,21 @@ def test_direct_epilogue(isa, dtype, width, stride):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
-@pytest.mark.parametrize("width", [1, 5, 7, 8, 13, 14, 15, 16, 17, 31, 33, 48, 49, 112], ids=lambda w: f"w{w}")
+@pytest.mark.parametrize("width", [1, 5, 7, 8, 13, 14, 15, 16, 17, 31, 33, 48, 49, 80, 112, 130, 176, 200],
+                         ids=lambda w: f"w{w}")
 @pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
 @pytest.mark.parametrize("threads", [1, 2], ids=lambda t: f"t{t}")
 def test_direct_strips_and_pairs(isa, dtype, width, stride, threads):
-    """The direct method's geometry: rows of 1 to 7 vectors (strips of two vectors, then a
-    single one), blocks of 7 or 4 output rows with a partial last block (heights 7 to 12),
-    and, on AVX-512 float32 at stride 2, rows narrow enough to put two channels in a vector
-    (up to 15 in and 8 out; 16 in is not), with an odd channel left alone and, at multiplier
-    2, two outputs of one input paired. Bias and clamp, no bias and no activation, and a
-    slope (never paired); two threads (layers this small run on one: see test_streamed and
-    test_threads_split_rows for the split). At stride 1, rows of up to 8 float32 go
-    interleaved."""
+    """The direct method's geometry: output rows of 1 to 13 vectors, in strips of up to 3
+    (stride 1) or 4 (stride 2) vectors on AVX-512, 2 on AVX2, with every remainder (80
+    wide: 3 + 2 vectors at stride 1; 130: 4 + 1 at stride 2, 176: 4 + 2, 200: 4 + 3);
+    heights 7 to 12, so that the rows carried from one output row to the next meet the top
+    and bottom padding at both parities; and, on AVX-512 float32 at stride 2, rows narrow
+    enough to put two channels in a vector (up to 15 in and 8 out; 16 in is not), with an
+    odd channel left alone and, at multiplier 2, two outputs of one input paired. Bias and
+    clamp, no bias and no activation, and a slope (never paired); two threads (layers this
+    small run on one: see test_streamed and test_threads_split_rows for the split). At
+    stride 1, rows of up to 8 float32 go interleaved."""
     cases = ((1, 1, 9, True, "relu6"), (3, 1, 10, False, None), (4, 2, 11, True, "relu"),
              (5, 1, 12, True, ("prelu", np.linspace(-0.5, 0.5, 5))), (9 * threads, 1, 7, True, "relu6"))
     previous = fastconv.get_num_threads()
