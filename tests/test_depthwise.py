@@ -304,6 +304,10 @@ def test_threads_split_rows():
             run_case(np.float32, channels=1, size=(97, 90), kernel=(5, 5), stride=1, padding=2)
             run_case(np.float32, batch=2, channels=3, size=(99, 130), kernel=(3, 3), stride=2, padding=1)
             run_case(np.float32, channels=1, size=(147, 150), kernel=(3, 3), stride=1, padding=1)
+            # Top padding deeper than whole row blocks: blocks whose every output row
+            # reads it (the direct method tests those rows' input rows one by one).
+            run_case(np.float32, channels=1, size=(40, 400), kernel=(3, 3), stride=1, padding=((20, 0), (1, 1)))
+            run_case(np.float32, channels=1, size=(80, 900), kernel=(3, 3), stride=2, padding=((20, 1), (1, 0)))
             # Interleaved: channel blocks of whole 16-channel units, the last one partial.
             run_case(np.float32, channels=50, size=(30, 30), kernel=(5, 5), stride=1, padding=2)
             run_case(np.float64, channels=17, multiplier=3, size=(27, 31), kernel=(5, 5), stride=1, padding=2)

@@ -394,6 +394,39 @@ DW_INLINE void DW_FN(direct_store)(const size_t nb, const int paired, const int 
     }
 }
 
+/* Output row oh of a strip: its sums so far from the carry, plus its last kernel row (and,
+ * at stride 2, the middle one), whose products with the other kernel rows go on to the
+ * carry of the next rows. `checked`: the input rows may lie outside the plane. */
+DW_INLINE void DW_FN(direct_row)(const size_t nb, const size_t sw, const int paired, const int clamp_only,
+                                 const int checked, const DW_FN(call) *c, const DW_FN(direct_strip) *st,
+                                 const DW_T *base, const DW_VEC *wv, DW_VEC bias, DW_VEC carry[][DW_DIRECT_VECTORS],
+                                 size_t oh, size_t j, DW_T *out) {
+    const ptrdiff_t ih = (ptrdiff_t)(oh * sw) - st->pad_top; /* the row of kernel row 0 */
+    const ptrdiff_t H = st->in_height, W = st->in_width;
+    DW_VEC acc[DW_DIRECT_VECTORS], taps[DW_DIRECT_VECTORS][3];
+#pragma GCC unroll 8
+    for (size_t v = 0; v < nb; v++) {
+        acc[v] = carry[0][v];
+        carry[0][v] = sw == 1 ? carry[1][v] : bias;
+        carry[1][v] = bias;
+    }
+    if (sw == 2 && (!checked || (ih + 1 >= 0 && ih + 1 < H))) {
+        DW_FN(direct_taps)(nb, sw, paired, st, base + (ih + 1) * W, taps);
+        DW_FN(direct_add)(nb, acc, taps, wv + 3);
+    }
+    if (!checked || (ih + 2 >= 0 && ih + 2 < H)) {
+        DW_FN(direct_taps)(nb, sw, paired, st, base + (ih + 2) * W, taps);
+        DW_FN(direct_add)(nb, acc, taps, wv + 6);
+        if (sw == 1) {
+            DW_FN(direct_add)(nb, carry[0], taps, wv + 3);
+            DW_FN(direct_add)(nb, carry[1], taps, wv);
+        } else {
+            DW_FN(direct_add)(nb, carry[0], taps, wv);
+        }
+    }
+    DW_FN(direct_store)(nb, paired, clamp_only, c, st, acc, oh, j, out);
+}
+
 /* Output rows [oh_begin, oh_end) of a strip of nb output vectors from vector j, an output
  * row at a time. Each input row is loaded and shifted once: its products with the kernel
  * rows go to the accumulators of the output rows it feeds (three at stride 1, one or two
@@ -433,31 +466,23 @@ DW_INLINE void DW_FN(direct_rows)(const size_t nb, const size_t sw, const int pa
         DW_FN(direct_add)(nb, carry[0], taps, wv + 3);
         DW_FN(direct_add)(nb, carry[1], taps, wv);
     }
-    for (size_t oh = oh_begin; oh < oh_end; oh++) {
-        const ptrdiff_t ih = (ptrdiff_t)(oh * sw) - st.pad_top; /* the row of kernel row 0 */
-        DW_VEC acc[DW_DIRECT_VECTORS];
-#pragma GCC unroll 8
-        for (size_t v = 0; v < nb; v++) {
-            acc[v] = carry[0][v];
-            carry[0][v] = sw == 1 ? carry[1][v] : bias;
-            carry[1][v] = bias;
-        }
-        if (sw == 2 && ih + 1 >= 0 && ih + 1 < H) {
-            DW_FN(direct_taps)(nb, sw, paired, &st, base + (ih + 1) * W, taps);
-            DW_FN(direct_add)(nb, acc, taps, wv + 3);
-        }
-        if (ih + 2 >= 0 && ih + 2 < H) {
-            DW_FN(direct_taps)(nb, sw, paired, &st, base + (ih + 2) * W, taps);
-            DW_FN(direct_add)(nb, acc, taps, wv + 6);
-            if (sw == 1) {
-                DW_FN(direct_add)(nb, carry[0], taps, wv + 3);
-                DW_FN(direct_add)(nb, carry[1], taps, wv);
-            } else {
-                DW_FN(direct_add)(nb, carry[0], taps, wv);
-            }
-        }
-        DW_FN(direct_store)(nb, paired, clamp_only, c, &st, acc, oh, j, out);
-    }
+    /* The output rows whose new input rows (ih + 1 and ih + 2 at stride 2, ih + 2 at
+     * stride 1) all lie inside the plane, [inner_begin, inner_end), test none: at stride
+     * 2, +12-16 % on 14 and 28 wide rows. */
+    const ptrdiff_t first_new = sw == 2 ? 1 : 2;
+    ptrdiff_t inner_begin = -fc_dwconv_floor_div(first_new - st.pad_top, (ptrdiff_t)sw);
+    ptrdiff_t inner_end = fc_dwconv_floor_div(H + st.pad_top - 3, (ptrdiff_t)sw) + 1;
+    if (inner_begin < (ptrdiff_t)oh_begin) inner_begin = (ptrdiff_t)oh_begin;
+    if (inner_begin > (ptrdiff_t)oh_end) inner_begin = (ptrdiff_t)oh_end;
+    if (inner_end > (ptrdiff_t)oh_end) inner_end = (ptrdiff_t)oh_end;
+    if (inner_end < inner_begin) inner_end = inner_begin;
+    size_t oh = oh_begin;
+    for (; oh < (size_t)inner_begin; oh++)
+        DW_FN(direct_row)(nb, sw, paired, clamp_only, 1, c, &st, base, wv, bias, carry, oh, j, out);
+    for (; oh < (size_t)inner_end; oh++)
+        DW_FN(direct_row)(nb, sw, paired, clamp_only, 0, c, &st, base, wv, bias, carry, oh, j, out);
+    for (; oh < oh_end; oh++)
+        DW_FN(direct_row)(nb, sw, paired, clamp_only, 1, c, &st, base, wv, bias, carry, oh, j, out);
 }
 
 /* Output rows [oh_begin, oh_end) of one channel, in strips of DW_DIRECT_VECTORS_S1 or _S2
