@@ -115,29 +115,28 @@ def output_size(size, pad_before, pad_after, kernel_extent, stride, argname, cei
 
 
 def check_out(out, shape, dtype, inputs, argname="out"):
-    """Checks a caller-provided output: an ndarray of the exact shape and dtype, writable,
-    rows of each (n, c) plane contiguous, planes not overlapping each other or the inputs.
+    """Checks a caller-provided output: an ndarray of the exact shape and dtype (a native
+    one: the result's), writable, rows of each (n, c) plane contiguous, planes not
+    overlapping each other or the arrays of ``inputs`` ((name, array or None) pairs).
     Returns it unchanged (the kernels write through its strides). Small layers take a few
-    microseconds, so its flags are looked up once."""
+    microseconds, so the usual case (an array of its own, inputs of their own) is decided
+    in few lookups."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{argname} must be a numpy.ndarray, got {type(out).__name__}")
-    if out.dtype != dtype:
+    if out.dtype != dtype:  # dtype is native: so is an equal one
         raise TypeError(f"{argname} must have dtype {dtype} (the result's), got {out.dtype}")
     if out.shape != shape and out.shape != tuple(shape):
         raise ValueError(f"{argname} must have shape {tuple(shape)}, got {out.shape}")
     flags = out.flags
     if not flags.writeable:
         raise ValueError(f"{argname} is read-only")
-    if not out.dtype.isnative:
-        raise ValueError(f"{argname} must be in native byte order")
-    if not out.size:
-        return out
-    if not flags.c_contiguous and not _planes_laid_out(out.strides, *out.shape, out.itemsize):
+    if not flags.c_contiguous and out.size and not _planes_laid_out(out.strides, *out.shape, out.itemsize):
         raise ValueError(f"{argname} must have C-contiguous (H, W) planes that do not overlap "
                          f"(e.g. an array or a channel slice buf[:, c0:c1]); got strides {out.strides}")
     owns = flags.owndata
-    for name, a in inputs.items():
-        if a is not None and _overlaps(out, owns, a):
+    for name, a in inputs:
+        # Two allocations of their own are apart: the usual case, decided here.
+        if a is not None and not (owns and a is not out and a.flags.owndata) and _overlaps(out, owns, a):
             raise ValueError(f"{argname} must not overlap {name}")
     return out
 
