@@ -135,8 +135,9 @@ def check_out(out, shape, dtype, inputs, argname="out"):
                          f"(e.g. an array or a channel slice buf[:, c0:c1]); got strides {out.strides}")
     owns = flags.owndata
     for name, a in inputs:
-        # Two allocations of their own are apart: the usual case, decided here.
-        if a is not None and not (owns and a is not out and a.flags.owndata) and _overlaps(out, owns, a):
+        if a is None or (owns and a is not out and a.flags.owndata):
+            continue  # two allocations of their own are apart: the usual case
+        if a is out or _overlaps(out, a):
             raise ValueError(f"{argname} must not overlap {name}")
     return out
 
@@ -153,11 +154,7 @@ def _planes_laid_out(strides, n, c, h, w, isz):
     return n <= 1 or sn >= max(plane, sc * (c - 1) + plane)
 
 
-def _overlaps(a, a_owns_data, b):
-    if a is b:
-        return True
-    if a_owns_data and b.flags.owndata:  # two allocations of their own: apart
-        return False
+def _overlaps(a, b):
     if not np.may_share_memory(a, b):  # bounds only: cheap, and the usual answer
         return False
     try:
