@@ -41,18 +41,21 @@
  * 3x3 planes at stride 1 or 2 with one column of left padding (MobileNet's) use the
  * direct method, where it applies (before small planes are interleaved, where the ISA says
  * so: fc_dispatch_table.dwconv_direct_small): output rows straight from the input rows,
- * nothing staged. A block of output rows (7, or 4 of two vectors each) shares its input
- * rows: each is loaded once, a vector at a time under the mask of the lanes inside the row,
- * and its three tap columns are lane shifts of those vectors, not shifted loads (which
- * split cache lines, and on Zen 4 cost more than the shifts):
+ * nothing staged. A strip of output vectors (up to 3 per row at stride 1, 4 at stride 2,
+ * on AVX-512) goes down the plane an output row at a time. Each input row is loaded once,
+ * under the masks of the lanes inside the row, and its products with the kernel rows go to
+ * the sums of every output row it feeds (three at stride 1, one or two at stride 2), carried
+ * from one output row to the next. Its three tap columns are:
  *
- *   stride 1:  left = (prev[VL - 1], v[0] .. v[VL - 2]),  center = v,  right = (v[1] .., next[0])
+ *   stride 1:  loads a column apart (left, center, right) on AVX-512, whose load ports run
+ *              beside the FMAs; elsewhere lane shifts of the row's vectors:
+ *              left = (prev[VL - 1], v[0] .. v[VL - 2]),  center = v,  right = (v[1] .., next[0])
  *   stride 2:  center = even columns of (v, v'),  right = odd ones,  left = right shifted up
  *
  * Every tap is then one FMA per output vector, with the weights in registers. At stride 2,
  * output rows that fit half a vector go two channels to a vector, one per half (14x14 ->
  * 7x7 in 16 lanes), where the epilogue is a clamp. Rows above or below the input are
- * skipped.
+ * skipped; output rows whose input rows all lie inside test none.
  *
  * 3x3 planes at stride 1 with one row and column of padding on every side, whose rows fit
  * a vector (7x7 and 14x14 in float32 on AVX-512), are streamed where the ISA has the method
