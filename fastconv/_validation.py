@@ -193,8 +193,10 @@ def cached_by_arguments(shape_arguments):
     """Memoizes a pure function of its (hashable) arguments, such as the shape math of a
     layer, so that a network's repeated calls skip the checks (microseconds: as long as a
     small layer itself). Its first ``shape_arguments`` arguments must be array shapes
-    (tuples of ints); the rest are keyed with their types, cheaply when all are scalars.
-    Unhashable arguments are checked afresh; errors are not cached."""
+    (tuples of ints); the rest are keyed with their types, cheaply when all are scalars,
+    and not at all when all are plain ints (the arguments are then the key: a typed key is
+    the pair (args, types), equal to no arguments tuple). Unhashable arguments are checked
+    afresh; errors are not cached."""
 
     def decorate(function):
         cache = {}
@@ -202,11 +204,16 @@ def cached_by_arguments(shape_arguments):
         @functools.wraps(function)
         def cached(*args):
             rest = args[shape_arguments:]
-            types = tuple(map(type, rest))
-            if not _SCALAR_TYPES.issuperset(types):
-                types = tuple(map(_typed, rest))
+            for value in rest:
+                if value.__class__ is not int:
+                    types = tuple(map(type, rest))
+                    if not _SCALAR_TYPES.issuperset(types):
+                        types = tuple(map(_typed, rest))
+                    key = (args, types)
+                    break
+            else:
+                key = args  # all plain ints: the usual case
             try:
-                key = (args, types)
                 return cache[key]
             except TypeError:
                 return function(*args)
