@@ -284,6 +284,18 @@ def test_direct_padding(isa, padding, stride):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("width", [16, 32, 48, 64], ids=lambda w: f"w{w}")
+@pytest.mark.parametrize("right", [2, 3], ids=lambda r: f"right{r}")
+@pytest.mark.parametrize("stride", [1, 2], ids=lambda s: f"s{s}")
+def test_direct_right_padding(isa, dtype, width, right, stride):
+    """Right padding of 2 or more adds output columns past the input: rows a whole number
+    of vectors wide then have a last vector all in the padding, and the ones before it
+    reach past the row (loaded under masks, not whole)."""
+    run_case(dtype, channels=3, size=(9, width), kernel=(3, 3), stride=stride, padding=((1, 1), (1, right)),
+             activation="relu6")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("size", [(7, 7), (5, 10), (4, 4), (7, 9)], ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("residual", [False, True], ids=["plain", "residual"])
 def test_interleaved_tails(isa, dtype, size, residual):

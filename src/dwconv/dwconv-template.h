@@ -28,6 +28,7 @@
  *     DW_BLEND(bits, a, b)                 lanes of b where bit i is set, of a elsewhere
  *     DW_SELECT_SHIFT_UP(bits, v, prev)    DW_SELECT(bits, DW_SHIFT_UP(v, prev)), and the
  *     DW_SELECT_SHIFT_DOWN(bits, v, next)  same down, in one instruction
+ *   and DW_KEEP(v), which pins a loaded vector in a register (see load_kept).
  *
  * Every kernel is the one always-inlined body, called with its sizes as constants (3x3s1,
  * 3x3s2, 5x5s1, 5x5s2) or read from the plan (kxk), so the compiler unrolls the taps of
@@ -53,6 +54,16 @@
 
 DW_INLINE DW_VEC DW_FN(loadu)(const DW_T *p) { return *(const DW_VEC *)p; }
 DW_INLINE void DW_FN(storeu)(DW_T *p, DW_VEC v) { *(DW_VEC *)p = v; }
+/* A load kept in a register: GCC would fold it into every FMA that uses it, loading it
+ * once per FMA (the direct method's taps feed up to three output rows: -15 %). The vector
+ * ISAs pin it with an empty asm. */
+DW_INLINE DW_VEC DW_FN(load_kept)(const DW_T *p) {
+    DW_VEC v = DW_FN(loadu)(p);
+#ifdef DW_KEEP
+    DW_KEEP(v);
+#endif
+    return v;
+}
 /* x - 0 is x for every x (0 + x is not, for x = -0): a plain broadcast. */
 DW_INLINE DW_VEC DW_FN(splat)(DW_T x) { return x - (DW_VEC){0}; }
 
@@ -328,13 +339,17 @@ DW_INLINE void DW_FN(direct_taps)(const size_t nb, const size_t sw, const int pa
 #pragma GCC unroll 8
         for (size_t v = 0; v < nb; v++)
 #pragma GCC unroll 3
-            for (size_t t = 0; t < 3; t++) taps[v][t] = DW_LOAD_MASKED(row + v * DW_VL + t - 1, st->tap_bits[v][t]);
+            for (size_t t = 0; t < 3; t++)
+                taps[v][t] = (v == 0 && t == 0) || v + 1 == nb
+                                 ? DW_LOAD_MASKED(row + v * DW_VL + t - 1, st->tap_bits[v][t])
+                                 : DW_FN(load_kept)(row + v * DW_VL + t - 1);
         return;
     }
     row -= DW_VL;
     if (sw == 1) {
 #pragma GCC unroll 8
-        for (size_t k = 0; k < nb + 2; k++) in[k] = DW_LOAD_MASKED(row + k * DW_VL, st->bits[k]);
+        for (size_t k = 0; k < nb + 2; k++)
+            in[k] = k == 0 || k >= nb ? DW_LOAD_MASKED(row + k * DW_VL, st->bits[k]) : DW_FN(load_kept)(row + k * DW_VL);
 #pragma GCC unroll 8
         for (size_t v = 0; v < nb; v++) {
             taps[v][0] = DW_SHIFT_UP(in[v + 1], in[v]);
@@ -350,7 +365,9 @@ DW_INLINE void DW_FN(direct_taps)(const size_t nb, const size_t sw, const int pa
         in[2] = DW_LOAD_MASKED(row + DW_VL + st->pair_x, st->bits[1]);
     } else {
 #pragma GCC unroll 16
-        for (size_t k = 0; k < 2 * nb + 1; k++) in[k] = DW_LOAD_MASKED(row + k * DW_VL, st->bits[k]);
+        for (size_t k = 0; k < 2 * nb + 1; k++)
+            in[k] = k == 0 || k + 1 >= 2 * nb ? DW_LOAD_MASKED(row + k * DW_VL, st->bits[k])
+                                              : DW_FN(load_kept)(row + k * DW_VL);
     }
     DW_VEC prev_odd = in[0];
 #pragma GCC unroll 8
@@ -380,7 +397,7 @@ DW_INLINE void DW_FN(direct_store)(const size_t nb, const int paired, const int 
     for (size_t v = 0; v < nb; v++) {
         const size_t col = (j + v) * DW_VL;
         if (col >= ow) break;
-        const size_t n = ow - col < DW_VL ? ow - col : DW_VL;
+        const size_t n = v + 1 < nb || ow - col >= DW_VL ? DW_VL : ow - col;
         if (paired) {
             const DW_VEC a = DW_VMIN(c->f.hi, DW_VMAX(c->f.lo, acc[v]));
             DW_STORE_PARTIAL(out + o * ow + col, a, n);
@@ -489,8 +506,12 @@ DW_INLINE void DW_FN(direct_rows)(const size_t nb, const size_t sw, const int pa
  * output vectors (the last may have fewer). */
 DW_INLINE void DW_FN(direct_strips)(const size_t sw, const int clamp_only, const DW_FN(call) *c, const DW_T *x,
                                     const DW_VEC *wv, DW_VEC bias, size_t oh_begin, size_t oh_end, DW_T *out) {
-    const size_t vectors = (c->s->out_width + DW_VL - 1) / DW_VL;
-    const size_t most = sw == 1 ? DW_DIRECT_VECTORS_S1 : DW_DIRECT_VECTORS_S2;
+    const size_t vectors = (c->s->out_width + DW_VL - 1) / DW_VL, w = c->s->in_width;
+    /* A strip loads all but its first and last vectors' columns whole (direct_taps), which
+     * lie inside the row unless right padding of 2 or more adds a vector past it: such rows
+     * go a vector a strip, every load masked. */
+    const int whole_inside = sw == 1 ? DW_VL * (vectors - 1) < w : 2 * DW_VL * (vectors - 1) <= w;
+    const size_t most = !whole_inside ? 1 : sw == 1 ? DW_DIRECT_VECTORS_S1 : DW_DIRECT_VECTORS_S2;
     for (size_t j = 0, nb; j < vectors; j += nb) {
         nb = vectors - j < most ? vectors - j : most;
         if (nb >= 4)
@@ -1240,3 +1261,4 @@ void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin
 #undef DW_SELECT_SHIFT_UP
 #undef DW_SELECT_SHIFT_DOWN
 #undef DW_BLEND
+#undef DW_KEEP

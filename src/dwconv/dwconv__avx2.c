@@ -86,6 +86,7 @@ static inline void dw_f64_store_partial(double *p, dw_f64x4 v, size_t n) {
 #define DW_ZIP_HI ((dw_i32x8){4, 12, 5, 13, 6, 14, 7, 15})
 #define DW_SHIFT_UP(v, prev) ((dw_f32x8)dw_shift_up((__m256i)(v), (__m256i)(prev), 12))
 #define DW_SHIFT_DOWN(v, next) ((dw_f32x8)dw_shift_down((__m256i)(v), (__m256i)(next), 4))
+#define DW_KEEP(v) __asm__("" : "+v"(v))
 #include "dwconv/dwconv-template.h"
 
 #define DW_T double
@@ -108,4 +109,5 @@ static inline void dw_f64_store_partial(double *p, dw_f64x4 v, size_t n) {
 #define DW_ZIP_HI ((dw_i64x4){2, 6, 3, 7})
 #define DW_SHIFT_UP(v, prev) ((dw_f64x4)dw_shift_up((__m256i)(v), (__m256i)(prev), 8))
 #define DW_SHIFT_DOWN(v, next) ((dw_f64x4)dw_shift_down((__m256i)(v), (__m256i)(next), 8))
+#define DW_KEEP(v) __asm__("" : "+v"(v))
 #include "dwconv/dwconv-template.h"

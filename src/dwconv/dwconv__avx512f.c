@@ -102,6 +102,7 @@ static inline void dw_f32_transpose(dw_f32x16 *v) {
 #define DW_SELECT_SHIFT_DOWN(bits, v, next) \
     ((dw_f32x16)_mm512_maskz_alignr_epi32((__mmask16)(bits), (__m512i)(next), (__m512i)(v), 1))
 #define DW_BLEND dw_f32_blend
+#define DW_KEEP(v) __asm__("" : "+v"(v))
 #include "dwconv/dwconv-template.h"
 
 #define DW_T double
@@ -130,4 +131,5 @@ static inline void dw_f32_transpose(dw_f32x16 *v) {
 #define DW_SELECT_SHIFT_DOWN(bits, v, next) \
     ((dw_f64x8)_mm512_maskz_alignr_epi64((__mmask8)(bits), (__m512i)(next), (__m512i)(v), 1))
 #define DW_BLEND dw_f64_blend
+#define DW_KEEP(v) __asm__("" : "+v"(v))
 #include "dwconv/dwconv-template.h"
