@@ -59,10 +59,7 @@ static inline void dw_f64_store_partial(double *p, dw_f64x4 v, size_t n) {
 #define dw_shift_up(v, prev, bytes) _mm256_alignr_epi8((v), _mm256_permute2x128_si256((prev), (v), 0x21), (bytes))
 #define dw_shift_down(v, next, bytes) _mm256_alignr_epi8(_mm256_permute2x128_si256((v), (next), 0x21), (v), (bytes))
 
-/* 16 registers: direct strips of two output vectors. vmaskmovps loads are slow: the
- * stride-1 tap columns are lane shifts. */
-#define DW_DIRECT_VECTORS_S1 2
-#define DW_DIRECT_VECTORS_S2 2
+/* vmaskmovps loads are slow: the direct method's stride-1 tap columns are lane shifts. */
 #define DW_DIRECT_TAP_LOADS 0
 #define DW_ISA avx2
 
