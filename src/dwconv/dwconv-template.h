@@ -352,7 +352,8 @@ DW_INLINE void DW_FN(direct_taps)(const size_t nb, const size_t sw, const int pa
     if (sw == 1) {
 #pragma GCC unroll 8
         for (size_t k = 0; k < nb + 2; k++)
-            in[k] = k == 0 || k >= nb ? DW_LOAD_MASKED(row + k * DW_VL, st->bits[k]) : DW_FN(load_kept)(row + k * DW_VL);
+            in[k] = k == 0 || k >= nb ? DW_LOAD_MASKED(row + k * DW_VL, st->bits[k])
+                                      : DW_FN(load_kept)(row + k * DW_VL);
 #pragma GCC unroll 8
         for (size_t v = 0; v < nb; v++) {
             taps[v][0] = DW_SHIFT_UP(in[v + 1], in[v]);
