@@ -216,7 +216,8 @@ def run_conv2d(geometry, x, weight, bias, slope, lower, upper, residual, out, pa
     if out is None:
         out = np.empty(geometry.out_shape, dtype=dtype)
     else:
-        check_out(out, geometry.out_shape, dtype, (("x", x), ("weight", weight), ("bias", bias), ("residual", residual)))
+        check_out(out, geometry.out_shape, dtype,
+                  (("x", x), ("weight", weight), ("bias", bias), ("residual", residual)))
     if out.size:
         residual_flat = None if residual is None else residual.reshape(-1)
         if geometry.is_depthwise:  # those kernels take no scale; their weights are small to fold
