@@ -320,6 +320,7 @@ DW_INLINE unsigned DW_FN(window_bits)(ptrdiff_t start, size_t n) {
 typedef struct {
     unsigned bits[2 * DW_DIRECT_VECTORS + 1], tap_bits[DW_DIRECT_VECTORS][3];
     ptrdiff_t pair_x, pair_out;
+    DW_VEC lo, hi; /* the clamp, copied in: read through the call, they were reloaded after every store */
     ptrdiff_t in_height, in_width, pad_top;
     size_t out_width;
 } DW_FN(direct_strip);
@@ -397,17 +398,18 @@ DW_INLINE void DW_FN(direct_add)(const size_t nb, DW_VEC *acc, DW_VEC taps[][3],
 DW_INLINE void DW_FN(direct_store)(const size_t nb, const int paired, const int clamp_only, const DW_FN(call) *c,
                                    const DW_FN(direct_strip) *st, DW_VEC *acc, size_t o, size_t j, DW_T *out) {
     const size_t ow = st->out_width;
+    const DW_VEC lo = st->lo, hi = st->hi;
 #pragma GCC unroll 8
     for (size_t v = 0; v < nb; v++) {
         const size_t col = (j + v) * DW_VL;
         if (col >= ow) break;
         const size_t n = v + 1 < nb || ow - col >= DW_VL ? DW_VL : ow - col;
         if (paired) {
-            const DW_VEC a = DW_VMIN(c->f.hi, DW_VMAX(c->f.lo, acc[v]));
+            const DW_VEC a = DW_VMIN(hi, DW_VMAX(lo, acc[v]));
             DW_STORE_PARTIAL(out + o * ow + col, a, n);
             DW_STORE_MASKED(out + st->pair_out + o * ow + col - DW_HALF, a, ((1u << n) - 1u) << DW_HALF);
         } else if (clamp_only) {
-            DW_FN(store_lanes)(out + o * ow + col, DW_VMIN(c->f.hi, DW_VMAX(c->f.lo, acc[v])), n);
+            DW_FN(store_lanes)(out + o * ow + col, DW_VMIN(hi, DW_VMAX(lo, acc[v])), n);
         } else {
             DW_FN(finish)(acc[v], c->residual ? c->residual + (ptrdiff_t)o * c->residual_stride + col : NULL, &c->f,
                           out + o * ow + col, n);
@@ -459,6 +461,8 @@ DW_INLINE void DW_FN(direct_rows)(const size_t nb, const size_t sw, const int pa
     DW_FN(direct_strip) st;
     st.pair_x = pair_x;
     st.pair_out = pair_out;
+    st.lo = c->f.lo;
+    st.hi = c->f.hi;
     st.in_height = (ptrdiff_t)c->s->in_height;
     st.in_width = (ptrdiff_t)c->s->in_width;
     st.pad_top = (ptrdiff_t)c->s->pad_top;
