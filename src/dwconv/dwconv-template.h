@@ -336,15 +336,15 @@ typedef struct {
  * Only the loads of a strip's first column and of its last vector are masked; the others
  * lie inside the row (direct_strips sees to it) and load whole, each kmovw of a mask
  * costing about an FMA on Zen 4. */
-DW_INLINE void DW_FN(direct_taps)(const size_t nb, const size_t sw, const int paired, const DW_FN(direct_strip) *st,
-                                  const DW_T *row, DW_VEC taps[][3]) {
+DW_INLINE void DW_FN(direct_taps)(const size_t nb, const size_t sw, const int paired, const int tail,
+                                  const DW_FN(direct_strip) *st, const DW_T *row, DW_VEC taps[][3]) {
     DW_VEC in[2 * DW_DIRECT_VECTORS + 1] = {{0}}; /* nb + 2 or 2 nb + 1 of them used */
     if (sw == 1 && DW_DIRECT_TAP_LOADS) {
 #pragma GCC unroll 8
         for (size_t v = 0; v < nb; v++)
 #pragma GCC unroll 3
             for (size_t t = 0; t < 3; t++)
-                taps[v][t] = (v == 0 && t == 0) || v + 1 == nb
+                taps[v][t] = (v == 0 && t == 0) || (tail && v + 1 == nb)
                                  ? DW_LOAD_MASKED(row + v * DW_VL + t - 1, st->tap_bits[v][t])
                                  : DW_FN(load_kept)(row + v * DW_VL + t - 1);
         return;
@@ -353,7 +353,7 @@ DW_INLINE void DW_FN(direct_taps)(const size_t nb, const size_t sw, const int pa
     if (sw == 1) {
 #pragma GCC unroll 8
         for (size_t k = 0; k < nb + 2; k++)
-            in[k] = k == 0 || k >= nb ? DW_LOAD_MASKED(row + k * DW_VL, st->bits[k])
+            in[k] = k == 0 || (tail && k >= nb) ? DW_LOAD_MASKED(row + k * DW_VL, st->bits[k])
                                       : DW_FN(load_kept)(row + k * DW_VL);
 #pragma GCC unroll 8
         for (size_t v = 0; v < nb; v++) {
@@ -371,8 +371,8 @@ DW_INLINE void DW_FN(direct_taps)(const size_t nb, const size_t sw, const int pa
     } else {
 #pragma GCC unroll 16
         for (size_t k = 0; k < 2 * nb + 1; k++)
-            in[k] = k == 0 || k + 1 >= 2 * nb ? DW_LOAD_MASKED(row + k * DW_VL, st->bits[k])
-                                              : DW_FN(load_kept)(row + k * DW_VL);
+            in[k] = k == 0 || (tail && k + 1 >= 2 * nb) ? DW_LOAD_MASKED(row + k * DW_VL, st->bits[k])
+                                                        : DW_FN(load_kept)(row + k * DW_VL);
     }
     DW_VEC prev_odd = in[0];
 #pragma GCC unroll 8
@@ -395,15 +395,16 @@ DW_INLINE void DW_FN(direct_add)(const size_t nb, DW_VEC *acc, DW_VEC taps[][3],
 }
 
 /* The epilogue and store of output row o of a strip. */
-DW_INLINE void DW_FN(direct_store)(const size_t nb, const int paired, const int clamp_only, const DW_FN(call) *c,
-                                   const DW_FN(direct_strip) *st, DW_VEC *acc, size_t o, size_t j, DW_T *out) {
+DW_INLINE void DW_FN(direct_store)(const size_t nb, const int paired, const int tail, const int clamp_only,
+                                   const DW_FN(call) *c, const DW_FN(direct_strip) *st, DW_VEC *acc, size_t o,
+                                   size_t j, DW_T *out) {
     const size_t ow = st->out_width;
     const DW_VEC lo = st->lo, hi = st->hi;
 #pragma GCC unroll 8
     for (size_t v = 0; v < nb; v++) {
         const size_t col = (j + v) * DW_VL;
         if (col >= ow) break;
-        const size_t n = v + 1 < nb || ow - col >= DW_VL ? DW_VL : ow - col;
+        const size_t n = v + 1 < nb || !tail || ow - col >= DW_VL ? DW_VL : ow - col;
         if (paired) {
             const DW_VEC a = DW_VMIN(hi, DW_VMAX(lo, acc[v]));
             DW_STORE_PARTIAL(out + o * ow + col, a, n);
@@ -420,8 +421,8 @@ DW_INLINE void DW_FN(direct_store)(const size_t nb, const int paired, const int 
 /* Output row oh of a strip: its sums so far from the carry, plus its last kernel row (and,
  * at stride 2, the middle one), whose products with the other kernel rows go on to the
  * carry of the next rows. `checked`: the input rows may lie outside the plane. */
-DW_INLINE void DW_FN(direct_row)(const size_t nb, const size_t sw, const int paired, const int clamp_only,
-                                 const int checked, const DW_FN(call) *c, const DW_FN(direct_strip) *st,
+DW_INLINE void DW_FN(direct_row)(const size_t nb, const size_t sw, const int paired, const int tail,
+                                 const int clamp_only, const int checked, const DW_FN(call) *c, const DW_FN(direct_strip) *st,
                                  const DW_T *base, const DW_VEC *wv, DW_VEC bias, DW_VEC carry[][DW_DIRECT_VECTORS],
                                  size_t oh, size_t j, DW_T *out) {
     const ptrdiff_t ih = (ptrdiff_t)(oh * sw) - st->pad_top; /* the row of kernel row 0 */
@@ -434,11 +435,11 @@ DW_INLINE void DW_FN(direct_row)(const size_t nb, const size_t sw, const int pai
         carry[1][v] = bias;
     }
     if (sw == 2 && (!checked || (ih + 1 >= 0 && ih + 1 < H))) {
-        DW_FN(direct_taps)(nb, sw, paired, st, base + (ih + 1) * W, taps);
+        DW_FN(direct_taps)(nb, sw, paired, tail, st, base + (ih + 1) * W, taps);
         DW_FN(direct_add)(nb, acc, taps, wv + 3);
     }
     if (!checked || (ih + 2 >= 0 && ih + 2 < H)) {
-        DW_FN(direct_taps)(nb, sw, paired, st, base + (ih + 2) * W, taps);
+        DW_FN(direct_taps)(nb, sw, paired, tail, st, base + (ih + 2) * W, taps);
         DW_FN(direct_add)(nb, acc, taps, wv + 6);
         if (sw == 1) {
             DW_FN(direct_add)(nb, carry[0], taps, wv + 3);
@@ -447,14 +448,15 @@ DW_INLINE void DW_FN(direct_row)(const size_t nb, const size_t sw, const int pai
             DW_FN(direct_add)(nb, carry[0], taps, wv);
         }
     }
-    DW_FN(direct_store)(nb, paired, clamp_only, c, st, acc, oh, j, out);
+    DW_FN(direct_store)(nb, paired, tail, clamp_only, c, st, acc, oh, j, out);
 }
 
 /* Output rows [oh_begin, oh_end) of a strip of nb output vectors from vector j, an output
  * row at a time. Each input row is loaded and shifted once: its products with the kernel
  * rows go to the accumulators of the output rows it feeds (three at stride 1, one or two
  * at stride 2), carried over to the next iterations. */
-DW_INLINE void DW_FN(direct_rows)(const size_t nb, const size_t sw, const int paired, const int clamp_only,
+DW_INLINE void DW_FN(direct_rows)(const size_t nb, const size_t sw, const int paired, const int tail,
+                                  const int clamp_only,
                                   const DW_FN(call) *c, const DW_T *x, ptrdiff_t pair_x, const DW_VEC *wv,
                                   DW_VEC bias, size_t oh_begin, size_t oh_end, size_t j, DW_T *out,
                                   ptrdiff_t pair_out) {
@@ -483,11 +485,11 @@ DW_INLINE void DW_FN(direct_rows)(const size_t nb, const size_t sw, const int pa
     /* Input row ih feeds output rows (ih + pad_top - kh) / sw for kernel rows kh. */
     const ptrdiff_t ih0 = (ptrdiff_t)(oh_begin * sw) - st.pad_top;
     if (ih0 >= 0 && ih0 < H) {
-        DW_FN(direct_taps)(nb, sw, paired, &st, base + ih0 * W, taps);
+        DW_FN(direct_taps)(nb, sw, paired, tail, &st, base + ih0 * W, taps);
         DW_FN(direct_add)(nb, carry[0], taps, wv);
     }
     if (sw == 1 && ih0 + 1 >= 0 && ih0 + 1 < H) {
-        DW_FN(direct_taps)(nb, sw, paired, &st, base + (ih0 + 1) * W, taps);
+        DW_FN(direct_taps)(nb, sw, paired, tail, &st, base + (ih0 + 1) * W, taps);
         DW_FN(direct_add)(nb, carry[0], taps, wv + 3);
         DW_FN(direct_add)(nb, carry[1], taps, wv);
     }
@@ -503,11 +505,11 @@ DW_INLINE void DW_FN(direct_rows)(const size_t nb, const size_t sw, const int pa
     if (inner_end < inner_begin) inner_end = inner_begin;
     size_t oh = oh_begin;
     for (; oh < (size_t)inner_begin; oh++)
-        DW_FN(direct_row)(nb, sw, paired, clamp_only, 1, c, &st, base, wv, bias, carry, oh, j, out);
+        DW_FN(direct_row)(nb, sw, paired, tail, clamp_only, 1, c, &st, base, wv, bias, carry, oh, j, out);
     for (; oh < (size_t)inner_end; oh++)
-        DW_FN(direct_row)(nb, sw, paired, clamp_only, 0, c, &st, base, wv, bias, carry, oh, j, out);
+        DW_FN(direct_row)(nb, sw, paired, tail, clamp_only, 0, c, &st, base, wv, bias, carry, oh, j, out);
     for (; oh < oh_end; oh++)
-        DW_FN(direct_row)(nb, sw, paired, clamp_only, 1, c, &st, base, wv, bias, carry, oh, j, out);
+        DW_FN(direct_row)(nb, sw, paired, tail, clamp_only, 1, c, &st, base, wv, bias, carry, oh, j, out);
 }
 
 /* Output rows [oh_begin, oh_end) of one channel, in strips of DW_DIRECT_VECTORS_S1 or _S2
@@ -522,14 +524,19 @@ DW_INLINE void DW_FN(direct_strips)(const size_t sw, const int clamp_only, const
     const size_t most = !whole_inside ? 1 : sw == 1 ? DW_DIRECT_VECTORS_S1 : DW_DIRECT_VECTORS_S2;
     for (size_t j = 0, nb; j < vectors; j += nb) {
         nb = vectors - j < most ? vectors - j : most;
-        if (nb >= 4)
-            DW_FN(direct_rows)(4, sw, 0, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
+        /* Strips before the last of the row load their last vector whole too. */
+        if (nb >= 4 && j + nb < vectors)
+            DW_FN(direct_rows)(4, sw, 0, 0, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
+        else if (nb >= 4)
+            DW_FN(direct_rows)(4, sw, 0, 1, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
+        else if (nb == 3 && j + nb < vectors)
+            DW_FN(direct_rows)(3, sw, 0, 0, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
         else if (nb == 3)
-            DW_FN(direct_rows)(3, sw, 0, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
+            DW_FN(direct_rows)(3, sw, 0, 1, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
         else if (nb == 2)
-            DW_FN(direct_rows)(2, sw, 0, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
+            DW_FN(direct_rows)(2, sw, 0, 1, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
         else
-            DW_FN(direct_rows)(1, sw, 0, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
+            DW_FN(direct_rows)(1, sw, 0, 1, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
     }
 }
 
@@ -566,7 +573,7 @@ DW_INLINE void DW_FN(kernel_direct)(DW_FN(call) *c, size_t channels, size_t oh_b
             const DW_T next_bias = ep && ep->bias ? ep->bias[i + 1] : 0;
 #pragma GCC unroll 9
             for (size_t t = 0; t < 9; t++) wv[t] = DW_FN(halves)(DW_FN(splat)(w[t]), DW_FN(splat)(w[9 + t]));
-            DW_FN(direct_rows)(1, sw, 1, 1, c, xi, x_channel_stride, wv,
+            DW_FN(direct_rows)(1, sw, 1, 1, 1, c, xi, x_channel_stride, wv,
                                DW_FN(halves)(DW_FN(splat)(c->bias), DW_FN(splat)(next_bias)), oh_begin, oh_end, 0, oi,
                                out_channel_stride);
             i += 2;
