@@ -9,6 +9,10 @@ typedef double dw_f64x4 __attribute__((vector_size(32), aligned(8), may_alias));
 typedef int32_t dw_i32x8 __attribute__((vector_size(32)));
 typedef int64_t dw_i64x4 __attribute__((vector_size(32)));
 
+/* Pins a vector in a register: an empty asm GCC cannot fold loads or broadcasts into. Per
+ * ISA, for both dtypes (the template's load_kept). */
+#define DW_KEEP(v) __asm__("" : "+v"(v))
+
 /* Lanes [lo, hi) of a vector of vl lanes are those with 0 <= start + i < n. */
 static inline void dw_lane_range(ptrdiff_t start, size_t n, ptrdiff_t vl, int *lo, int *hi) {
     const ptrdiff_t first = start < 0 ? -start : 0, end = (ptrdiff_t)n - start;
@@ -83,7 +87,6 @@ static inline void dw_f64_store_partial(double *p, dw_f64x4 v, size_t n) {
 #define DW_ZIP_HI ((dw_i32x8){4, 12, 5, 13, 6, 14, 7, 15})
 #define DW_SHIFT_UP(v, prev) ((dw_f32x8)dw_shift_up((__m256i)(v), (__m256i)(prev), 12))
 #define DW_SHIFT_DOWN(v, next) ((dw_f32x8)dw_shift_down((__m256i)(v), (__m256i)(next), 4))
-#define DW_KEEP(v) __asm__("" : "+v"(v))
 #include "dwconv/dwconv-template.h"
 
 #define DW_T double
@@ -106,5 +109,4 @@ static inline void dw_f64_store_partial(double *p, dw_f64x4 v, size_t n) {
 #define DW_ZIP_HI ((dw_i64x4){2, 6, 3, 7})
 #define DW_SHIFT_UP(v, prev) ((dw_f64x4)dw_shift_up((__m256i)(v), (__m256i)(prev), 8))
 #define DW_SHIFT_DOWN(v, next) ((dw_f64x4)dw_shift_down((__m256i)(v), (__m256i)(next), 8))
-#define DW_KEEP(v) __asm__("" : "+v"(v))
 #include "dwconv/dwconv-template.h"

@@ -32,15 +32,19 @@ static inline void dw_f64_store_partial(double *p, dw_f64x8 v, size_t n) {
     _mm512_mask_storeu_pd(p, (__mmask8)((1u << n) - 1u), (__m512d)v);
 }
 
+/* Pins a vector in a register: an empty asm GCC cannot fold loads or broadcasts into. Per
+ * ISA, for both dtypes (the template's load_kept). */
+#define DW_KEEP(v) __asm__("" : "+v"(v))
+
 /* Lanes of b where bits are set, of a elsewhere. b is made a register first: GCC would
  * fold a broadcast into a merge-masked broadcast load, which Zen 4 runs slowly (the
  * streamed method's blends ran 25 % slower that way). */
 static inline dw_f32x16 dw_f32_blend(unsigned bits, dw_f32x16 a, dw_f32x16 b) {
-    __asm__("" : "+v"(b));
+    DW_KEEP(b);
     return (dw_f32x16)_mm512_mask_blend_ps((__mmask16)bits, (__m512)a, (__m512)b);
 }
 static inline dw_f64x8 dw_f64_blend(unsigned bits, dw_f64x8 a, dw_f64x8 b) {
-    __asm__("" : "+v"(b));
+    DW_KEEP(b);
     return (dw_f64x8)_mm512_mask_blend_pd((__mmask8)bits, (__m512d)a, (__m512d)b);
 }
 
@@ -102,7 +106,6 @@ static inline void dw_f32_transpose(dw_f32x16 *v) {
 #define DW_SELECT_SHIFT_DOWN(bits, v, next) \
     ((dw_f32x16)_mm512_maskz_alignr_epi32((__mmask16)(bits), (__m512i)(next), (__m512i)(v), 1))
 #define DW_BLEND dw_f32_blend
-#define DW_KEEP(v) __asm__("" : "+v"(v))
 #include "dwconv/dwconv-template.h"
 
 #define DW_T double
@@ -131,5 +134,4 @@ static inline void dw_f32_transpose(dw_f32x16 *v) {
 #define DW_SELECT_SHIFT_DOWN(bits, v, next) \
     ((dw_f64x8)_mm512_maskz_alignr_epi64((__mmask8)(bits), (__m512i)(next), (__m512i)(v), 1))
 #define DW_BLEND dw_f64_blend
-#define DW_KEEP(v) __asm__("" : "+v"(v))
 #include "dwconv/dwconv-template.h"
