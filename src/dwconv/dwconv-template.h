@@ -28,8 +28,7 @@
  *     DW_BLEND(bits, a, b)                 lanes of b where bit i is set, of a elsewhere
  *     DW_SELECT_SHIFT_UP(bits, v, prev)    DW_SELECT(bits, DW_SHIFT_UP(v, prev)), and the
  *     DW_SELECT_SHIFT_DOWN(bits, v, next)  same down, in one instruction
- *   and, once per ISA for both dtypes, DW_KEEP(v), which pins a loaded vector in a register
- *   (see load_kept).
+ *   and DW_KEEP(v), which pins a loaded vector in a register (see load_kept).
  *
  * Every kernel is the one always-inlined body, called with its sizes as constants (3x3s1,
  * 3x3s2, 5x5s1, 5x5s2) or read from the plan (kxk), so the compiler unrolls the taps of
@@ -294,14 +293,49 @@ DW_INLINE void DW_FN(kernel_flat)(const DW_FN(call) *c, size_t oh_begin, size_t 
 #ifndef DW_DIRECT_TAP_LOADS
 #define DW_DIRECT_TAP_LOADS 1 /* see direct_taps */
 #endif
-/* Lanes per channel when a vector holds two channels' rows. */
-#define DW_HALF (DW_VL / 2)
+/* Lanes per channel when a vector holds two channels' rows (none in scalar code, which
+ * never pairs: 1 keeps its unused pair code well formed). */
+#define DW_HALF (DW_VL > 1 ? DW_VL / 2 : 1)
+
+/* Bits of the lanes of vector v (elements [v DW_VL, v DW_VL + DW_VL)) of a row of n
+ * elements that lie inside it; none for v < 0. */
+DW_INLINE unsigned DW_FN(vector_bits)(ptrdiff_t v, size_t n) {
+    if (v < 0 || (size_t)v * DW_VL >= n) return 0;
+    const size_t k = n - (size_t)v * DW_VL;
+    return (1u << (k < DW_VL ? k : DW_VL)) - 1u;
+}
 
 /* Bits of the lanes of elements [start, start + DW_VL) of a row of n elements that lie
  * inside it. */
 DW_INLINE unsigned DW_FN(window_bits)(ptrdiff_t start, size_t n) {
     const ptrdiff_t lo = start < 0 ? -start : 0, end = (ptrdiff_t)n - start, hi = end < DW_VL ? end : DW_VL;
     return lo >= hi ? 0 : ((1u << hi) - 1u) & ~((1u << lo) - 1u);
+}
+
+/* Lanes [0, DW_HALF) of a, then lanes [0, DW_HALF) of b. */
+DW_INLINE DW_VEC DW_FN(halves)(DW_VEC a, DW_VEC b) {
+    DW_IVEC lanes;
+#pragma GCC unroll 16
+    for (size_t k = 0; k < DW_VL; k++) lanes[k] = k < DW_HALF ? k : DW_VL + k - DW_HALF;
+    return __builtin_shuffle(a, b, lanes);
+}
+
+/* Lanes [0, DW_HALF) of v to lo, the others to hi: two half-width stores, which Zen 4
+ * takes beside the FMAs, where two full-width ones (masked or not) cost about 3.5 FMAs. */
+DW_INLINE void DW_FN(store_halves)(DW_T *lo, DW_T *hi, DW_VEC v) {
+#ifdef DW_STORE_HALVES
+    DW_STORE_HALVES(lo, hi, v);
+#else
+    memcpy(lo, &v, DW_HALF * sizeof(DW_T));
+    memcpy(hi, (const DW_T *)&v + DW_HALF, DW_HALF * sizeof(DW_T));
+#endif
+}
+
+/* Lanes `bits` of p in the lower half of a vector, the same lanes of p + pair in the upper
+ * half (bits < 1 << DW_HALF): a row of each of two channels. One mask for both loads: a
+ * second one, shifted, cost 6 % on 7x7 planes. */
+DW_INLINE DW_VEC DW_FN(pair_load)(const DW_T *p, ptrdiff_t pair, unsigned bits) {
+    return DW_FN(halves)(DW_LOAD_MASKED(p, bits), DW_LOAD_MASKED(p + pair, bits));
 }
 
 /* Where a direct strip reads and writes. A strip of output vectors [j, j + nb) loads, from
@@ -312,7 +346,8 @@ DW_INLINE unsigned DW_FN(window_bits)(ptrdiff_t start, size_t n) {
  * keep them in registers (read through the plan, they cost paired 7x7 planes 10 %). */
 typedef struct {
     unsigned bits[2 * DW_DIRECT_VECTORS + 1], tap_bits[DW_DIRECT_VECTORS][3];
-    ptrdiff_t pair_x, pair_out;
+    ptrdiff_t pair_x, pair_out, pair_residual;
+    size_t pair_whole_rows; /* pairs: output rows [0, pair_whole_rows) store whole halves */
     DW_VEC lo, hi; /* the clamp, copied in: read through the call, they were reloaded after every store */
     ptrdiff_t in_height, in_width, pad_top;
     size_t out_width;
@@ -387,6 +422,24 @@ DW_INLINE void DW_FN(direct_add)(const size_t nb, DW_VEC *acc, DW_VEC taps[][3],
     }
 }
 
+/* The epilogue and store of output row o of a pair (see fc_dwconv_pairs_fit). `whole`: each
+ * half stored whole, its lanes past the row landing on rows stored later. */
+DW_INLINE void DW_FN(pair_store)(const int whole, const int clamp_only, const DW_FN(call) *c,
+                                 const DW_FN(direct_strip) *st, DW_VEC a, size_t o, DW_T *out) {
+    const size_t ow = st->out_width;
+    const unsigned bits = (1u << ow) - 1u;
+    if (!clamp_only && c->residual)
+        a += DW_FN(pair_load)(c->residual + (ptrdiff_t)o * c->residual_stride, st->pair_residual, bits);
+    a = clamp_only ? DW_VMIN(st->hi, DW_VMAX(st->lo, a)) : DW_FN(activate)(a, &c->f);
+    DW_T *row = out + o * ow;
+    if (whole) {
+        DW_FN(store_halves)(row, row + st->pair_out, a);
+    } else {
+        DW_STORE_MASKED(row, a, bits);
+        DW_STORE_MASKED(row + st->pair_out - DW_HALF, a, bits << DW_HALF);
+    }
+}
+
 /* The epilogue and store of output row o of a strip. */
 DW_INLINE void DW_FN(direct_store)(const size_t nb, const int paired, const int tail, const int clamp_only,
                                    const DW_FN(call) *c, const DW_FN(direct_strip) *st, DW_VEC *acc, size_t o,
@@ -399,9 +452,7 @@ DW_INLINE void DW_FN(direct_store)(const size_t nb, const int paired, const int 
         if (col >= ow) break;
         const size_t n = v + 1 < nb || !tail || ow - col >= DW_VL ? DW_VL : ow - col;
         if (paired) {
-            const DW_VEC a = DW_VMIN(hi, DW_VMAX(lo, acc[v]));
-            DW_STORE_PARTIAL(out + o * ow + col, a, n);
-            DW_STORE_MASKED(out + st->pair_out + o * ow + col - DW_HALF, a, ((1u << n) - 1u) << DW_HALF);
+            DW_FN(pair_store)(o < st->pair_whole_rows, clamp_only, c, st, acc[v], o, out);
         } else if (clamp_only) {
             DW_FN(store_lanes)(out + o * ow + col, DW_VMIN(hi, DW_VMAX(lo, acc[v])), n);
         } else {
@@ -448,26 +499,35 @@ DW_INLINE void DW_FN(direct_row)(const size_t nb, const size_t sw, const int pai
  * row at a time. Each input row is loaded and shifted once: its products with the kernel
  * rows go to the accumulators of the output rows it feeds (three at stride 1, one or two
  * at stride 2), carried over to the next iterations. */
-DW_INLINE void DW_FN(direct_rows)(const size_t nb, const size_t sw, const int paired, const int tail,
-                                  const int clamp_only,
-                                  const DW_FN(call) *c, const DW_T *x, ptrdiff_t pair_x, const DW_VEC *wv,
-                                  DW_VEC bias, size_t oh_begin, size_t oh_end, size_t j, DW_T *out,
-                                  ptrdiff_t pair_out) {
-    DW_FN(direct_strip) st;
-    st.pair_x = pair_x;
-    st.pair_out = pair_out;
-    st.lo = c->f.lo;
-    st.hi = c->f.hi;
-    st.in_height = (ptrdiff_t)c->s->in_height;
-    st.in_width = (ptrdiff_t)c->s->in_width;
-    st.pad_top = (ptrdiff_t)c->s->pad_top;
-    st.out_width = c->s->out_width;
+DW_INLINE void DW_FN(direct_strip_init)(DW_FN(direct_strip) *st, const DW_FN(call) *c, size_t nb, size_t sw,
+                                        size_t j, ptrdiff_t pair_x, ptrdiff_t pair_out, ptrdiff_t pair_residual) {
+    st->pair_x = pair_x;
+    st->pair_out = pair_out;
+    st->pair_residual = pair_residual;
+    st->lo = c->f.lo;
+    st->hi = c->f.hi;
+    st->in_height = (ptrdiff_t)c->s->in_height;
+    st->in_width = (ptrdiff_t)c->s->in_width;
+    st->pad_top = (ptrdiff_t)c->s->pad_top;
+    st->out_width = c->s->out_width;
     const ptrdiff_t start = (ptrdiff_t)(j * sw * DW_VL);
     for (size_t k = 0; k < 2 * nb + 1; k++)
-        st.bits[k] = DW_FN(window_bits)(start + ((ptrdiff_t)k - 1) * DW_VL, c->s->in_width);
+        st->bits[k] = DW_FN(window_bits)(start + ((ptrdiff_t)k - 1) * DW_VL, c->s->in_width);
     for (size_t v = 0; v < nb; v++)
         for (size_t t = 0; t < 3; t++)
-            st.tap_bits[v][t] = DW_FN(window_bits)(start + (ptrdiff_t)(v * DW_VL + t) - 1, c->s->in_width);
+            st->tap_bits[v][t] = DW_FN(window_bits)(start + (ptrdiff_t)(v * DW_VL + t) - 1, c->s->in_width);
+}
+
+DW_INLINE void DW_FN(direct_rows)(const size_t nb, const size_t sw, const int paired, const int tail,
+                                  const int clamp_only, const DW_FN(call) *c, const DW_FN(direct_strip) *pair,
+                                  const DW_T *x, const DW_VEC *wv, DW_VEC bias, size_t oh_begin, size_t oh_end,
+                                  size_t j, DW_T *out) {
+    DW_FN(direct_strip) st;
+    if (paired)
+        st = *pair;
+    else
+        DW_FN(direct_strip_init)(&st, c, nb, sw, j, 0, 0, 0);
+    const ptrdiff_t start = (ptrdiff_t)(j * sw * DW_VL);
     const DW_T *base = x + start;
     const ptrdiff_t H = st.in_height, W = st.in_width;
     DW_VEC taps[DW_DIRECT_VECTORS][3];
@@ -519,34 +579,117 @@ DW_INLINE void DW_FN(direct_strips)(const size_t sw, const int clamp_only, const
         nb = vectors - j < most ? vectors - j : most;
         /* Strips before the last of the row load their last vector whole too. */
         if (nb >= 4 && j + nb < vectors)
-            DW_FN(direct_rows)(4, sw, 0, 0, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
+            DW_FN(direct_rows)(4, sw, 0, 0, clamp_only, c, NULL, x, wv, bias, oh_begin, oh_end, j, out);
         else if (nb >= 4)
-            DW_FN(direct_rows)(4, sw, 0, 1, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
+            DW_FN(direct_rows)(4, sw, 0, 1, clamp_only, c, NULL, x, wv, bias, oh_begin, oh_end, j, out);
         else if (nb == 3 && j + nb < vectors)
-            DW_FN(direct_rows)(3, sw, 0, 0, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
+            DW_FN(direct_rows)(3, sw, 0, 0, clamp_only, c, NULL, x, wv, bias, oh_begin, oh_end, j, out);
         else if (nb == 3)
-            DW_FN(direct_rows)(3, sw, 0, 1, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
+            DW_FN(direct_rows)(3, sw, 0, 1, clamp_only, c, NULL, x, wv, bias, oh_begin, oh_end, j, out);
         else if (nb == 2)
-            DW_FN(direct_rows)(2, sw, 0, 1, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
+            DW_FN(direct_rows)(2, sw, 0, 1, clamp_only, c, NULL, x, wv, bias, oh_begin, oh_end, j, out);
         else
-            DW_FN(direct_rows)(1, sw, 0, 1, clamp_only, c, x, 0, wv, bias, oh_begin, oh_end, j, out, 0);
+            DW_FN(direct_rows)(1, sw, 0, 1, clamp_only, c, NULL, x, wv, bias, oh_begin, oh_end, j, out);
     }
 }
 
-/* Whether two channels fit one vector for the direct method at stride 2: each input row
- * in a vector with a zero lane after it (the second channel's left tap at column -1 takes
- * the first's last odd lane), each output row in half a vector. */
-DW_INLINE int DW_FN(direct_pairs_fit)(const fc_conv2d_shape *s, size_t sw) {
-    return DW_VL >= 8 && sw == 2 && s->in_width < DW_VL && s->out_width <= DW_HALF;
+/* A pair's strip: at stride 1 input rows [0, whole_in) load whole, and output rows
+ * [fast[0], fast[1]) load and store whole, their input rows inside the plane
+ * (pair_strip_init). */
+typedef struct {
+    DW_FN(direct_strip) strip;
+    ptrdiff_t whole_in;
+    size_t fast[2];
+} DW_FN(pair_strip);
+
+/* The taps of input row ih of a pair at stride 1 (pair_rows_s1). Whole loads where they
+ * stay inside the plane, the lanes past the rows then cleared: a load under a mask cost
+ * about an FMA more on Zen 4 (+5-18 % on 7 wide rows). */
+DW_INLINE void DW_FN(pair_taps)(const int whole, const DW_FN(pair_strip) *ps, DW_IVEC keep, const DW_T *x,
+                                ptrdiff_t ih, DW_VEC taps[][3]) {
+    const DW_FN(direct_strip) *st = &ps->strip;
+    const DW_T *row = x + ih * st->in_width;
+    const DW_VEC zero = {0};
+    if (whole || ih < ps->whole_in)
+        taps[0][1] = (DW_VEC)((DW_IVEC)DW_FN(halves)(DW_FN(loadu)(row), DW_FN(loadu)(row + st->pair_x)) & keep);
+    else
+        taps[0][1] = DW_FN(pair_load)(row, st->pair_x, st->bits[1]);
+    taps[0][0] = DW_SHIFT_UP(taps[0][1], zero);
+    taps[0][2] = DW_SHIFT_DOWN(taps[0][1], zero);
 }
 
-/* Lanes [0, DW_HALF) of a, then lanes [0, DW_HALF) of b. */
-DW_INLINE DW_VEC DW_FN(halves)(DW_VEC a, DW_VEC b) {
-    DW_IVEC lanes;
-#pragma GCC unroll 16
-    for (size_t k = 0; k < DW_VL; k++) lanes[k] = k < DW_HALF ? k : DW_VL + k - DW_HALF;
-    return __builtin_shuffle(a, b, lanes);
+/* Output row oh of a pair at stride 1: its sums so far from the carry, plus its last
+ * kernel row, whose products with the other rows go on to the carry. `fast`: its input row
+ * lies inside the plane and loads whole, and the row stores whole (pair_fast). */
+DW_INLINE void DW_FN(pair_row)(const int fast, const int clamp_only, const DW_FN(call) *c,
+                               const DW_FN(pair_strip) *ps, DW_IVEC keep, const DW_T *x, const DW_VEC *wv,
+                               DW_VEC bias, DW_VEC *carry, size_t oh, DW_T *out) {
+    const DW_FN(direct_strip) *st = &ps->strip;
+    const ptrdiff_t ih = (ptrdiff_t)oh - st->pad_top + 2;
+    DW_VEC acc = carry[0], taps[1][3];
+    carry[0] = carry[1];
+    carry[1] = bias;
+    if (fast || (ih >= 0 && ih < st->in_height)) {
+        DW_FN(pair_taps)(fast, ps, keep, x, ih, taps);
+        DW_FN(direct_add)(1, &acc, taps, wv + 6);
+        DW_FN(direct_add)(1, &carry[0], taps, wv + 3);
+        DW_FN(direct_add)(1, &carry[1], taps, wv);
+    }
+    DW_FN(pair_store)(fast || oh < st->pair_whole_rows, clamp_only, c, st, acc, oh, out);
 }
+
+/* Output rows [oh_begin, oh_end) of two channels at stride 1 whose rows fit half a vector
+ * with a lane to spare (7x7 float32 on AVX-512): each row of the first channel in the lower
+ * half of a vector, of the second in the upper half, zeros between, so that one lane shift
+ * each way gives the left and right taps of both. Sums carried as in direct_rows. */
+DW_INLINE void DW_FN(pair_rows_s1)(const int clamp_only, const DW_FN(call) *c, const DW_FN(pair_strip) *psp,
+                                   DW_IVEC keep, const DW_T *x, const DW_VEC *wv, DW_VEC bias, size_t oh_begin,
+                                   size_t oh_end, DW_T *out) {
+    const DW_FN(pair_strip) ps = *psp;
+    DW_VEC carry[2] = {bias, bias}, taps[1][3];
+    /* Output row oh reads input rows oh - pad_top + kh. */
+    const ptrdiff_t first = (ptrdiff_t)oh_begin - ps.strip.pad_top;
+    for (ptrdiff_t ih = first; ih < first + 2; ih++) {
+        if (ih < 0 || ih >= ps.strip.in_height) continue;
+        DW_FN(pair_taps)(0, &ps, keep, x, ih, taps);
+        DW_FN(direct_add)(1, &carry[0], taps, ih == first ? wv : wv + 3);
+        if (ih > first) DW_FN(direct_add)(1, &carry[1], taps, wv);
+    }
+    size_t oh = oh_begin;
+    for (; oh < ps.fast[0]; oh++) DW_FN(pair_row)(0, clamp_only, c, &ps, keep, x, wv, bias, carry, oh, out);
+    for (; oh < ps.fast[1]; oh++) DW_FN(pair_row)(1, clamp_only, c, &ps, keep, x, wv, bias, carry, oh, out);
+    for (; oh < oh_end; oh++) DW_FN(pair_row)(0, clamp_only, c, &ps, keep, x, wv, bias, carry, oh, out);
+}
+
+/* Where a pair's rows load and store whole (the direct method's pairs at stride 1 and 2).
+ * `followed`: another channel of the call follows the pair, which whole loads past the
+ * pair's planes may then read. */
+DW_INLINE void DW_FN(pair_strip_init)(DW_FN(pair_strip) *ps, const DW_FN(call) *c, size_t sw, size_t oh_begin,
+                                      size_t oh_end, ptrdiff_t pair_x, ptrdiff_t pair_out, int followed) {
+    DW_FN(direct_strip) *st = &ps->strip;
+    DW_FN(direct_strip_init)(st, c, 1, sw, 0, pair_x, pair_out, (ptrdiff_t)c->s->out_height * c->residual_stride);
+    const ptrdiff_t H = st->in_height, W = st->in_width, ow = (ptrdiff_t)st->out_width;
+    /* A whole half stored at row o spills into the rows after it, which come later, up to
+     * element o ow + DW_HALF: it must not pass the end of row oh_end - 1. */
+    const ptrdiff_t spill = (DW_HALF + ow - 1) / ow - 1;
+    st->pair_whole_rows = (ptrdiff_t)oh_end > spill ? oh_end - (size_t)spill : 0;
+    /* A whole vector from the start of row ih stays inside the plane, or reaches at most
+     * DW_VL - W elements into the plane of the channel after (planes are pair_x apart). */
+    if (followed && H * W + W >= DW_VL)
+        ps->whole_in = H;
+    else
+        ps->whole_in = H * W >= DW_VL ? (H * W - DW_VL) / W + 1 : 0;
+    /* Output row oh reads input row oh - pad_top + 2 last. */
+    ptrdiff_t begin = st->pad_top - 2, end = (ps->whole_in < H ? ps->whole_in : H) + st->pad_top - 2;
+    if (begin < (ptrdiff_t)oh_begin) begin = (ptrdiff_t)oh_begin;
+    if (end > (ptrdiff_t)st->pair_whole_rows) end = (ptrdiff_t)st->pair_whole_rows;
+    if (end > (ptrdiff_t)oh_end) end = (ptrdiff_t)oh_end;
+    if (end < begin) end = begin;
+    ps->fast[0] = (size_t)begin;
+    ps->fast[1] = (size_t)end;
+}
+
+
 
 /* Output rows [oh_begin, oh_end) of channels [0, channels) of the call: a channel at a
  * time in strips of output vectors (direct_strips), or two at a time where their rows fit
@@ -556,7 +699,14 @@ DW_INLINE void DW_FN(kernel_direct)(DW_FN(call) *c, size_t channels, size_t oh_b
                                     ptrdiff_t out_channel_stride, const DW_EPILOGUE *ep, const size_t sw) {
     /* Without a slope or a residual the epilogue is a clamp, in registers. */
     const int clamp_only = !(ep && (ep->slope || ep->residual));
-    const int pairs = clamp_only && DW_FN(direct_pairs_fit)(c->s, sw);
+    const int pairs = fc_dwconv_pairs_fit(c->s, DW_VL);
+    DW_FN(pair_strip) pair_strip[2]; /* pairs followed by another channel, and the last */
+    DW_IVEC keep; /* pairs at stride 1: the lanes of each half that hold a row */
+    for (size_t k = 0; k < DW_VL; k++) keep[k] = k % DW_HALF < c->s->in_width ? -1 : 0;
+    if (pairs) {
+        DW_FN(pair_strip_init)(&pair_strip[0], c, sw, oh_begin, oh_end, x_channel_stride, out_channel_stride, 1);
+        DW_FN(pair_strip_init)(&pair_strip[1], c, sw, oh_begin, oh_end, x_channel_stride, out_channel_stride, 0);
+    }
     DW_VEC wv[9];
     for (size_t i = 0; i < channels;) {
         DW_FN(call_channel)(c, ep, i);
@@ -564,11 +714,18 @@ DW_INLINE void DW_FN(kernel_direct)(DW_FN(call) *c, size_t channels, size_t oh_b
         DW_T *oi = out + (ptrdiff_t)i * out_channel_stride;
         if (pairs && i + 1 < channels) {
             const DW_T next_bias = ep && ep->bias ? ep->bias[i + 1] : 0;
+            if (c->f.has_slope) c->f.slope = DW_FN(halves)(c->f.slope, DW_FN(splat)(ep->slope[i + 1]));
 #pragma GCC unroll 9
             for (size_t t = 0; t < 9; t++) wv[t] = DW_FN(halves)(DW_FN(splat)(w[t]), DW_FN(splat)(w[9 + t]));
-            DW_FN(direct_rows)(1, sw, 1, 1, 1, c, xi, x_channel_stride, wv,
-                               DW_FN(halves)(DW_FN(splat)(c->bias), DW_FN(splat)(next_bias)), oh_begin, oh_end, 0, oi,
-                               out_channel_stride);
+            const DW_VEC bias = DW_FN(halves)(DW_FN(splat)(c->bias), DW_FN(splat)(next_bias));
+            if (sw == 1 && clamp_only)
+                DW_FN(pair_rows_s1)(1, c, &pair_strip[i + 2 >= channels], keep, xi, wv, bias, oh_begin, oh_end, oi);
+            else if (sw == 1)
+                DW_FN(pair_rows_s1)(0, c, &pair_strip[i + 2 >= channels], keep, xi, wv, bias, oh_begin, oh_end, oi);
+            else if (clamp_only)
+                DW_FN(direct_rows)(1, sw, 1, 1, 1, c, &pair_strip[0].strip, xi, wv, bias, oh_begin, oh_end, 0, oi);
+            else
+                DW_FN(direct_rows)(1, sw, 1, 1, 0, c, &pair_strip[0].strip, xi, wv, bias, oh_begin, oh_end, 0, oi);
             i += 2;
             continue;
         }
@@ -765,7 +922,7 @@ DW_INLINE void DW_FN(stream_step)(const int clamp_only, const int whole, const i
     z->prev = z->cur;
     z->cur = z->next;
     z->next = whole ? DW_FN(loadu)(x + (u + 2) * DW_VL)
-                    : DW_LOAD_MASKED(x + (u + 2) * DW_VL, DW_FN(window_bits)((ptrdiff_t)(u + 2) * DW_VL, n));
+                    : DW_LOAD_MASKED(x + (u + 2) * DW_VL, DW_FN(vector_bits)((ptrdiff_t)(u + 2), n));
     DW_FN(stream_vector) later = z->done; /* past the last vector: never read (no lane of it has a row below) */
     if (spans >= 0 || u + 1 < vectors) {
         const int spanning = spans >= 0 ? spans : z->k.pos + DW_VL > st->plane && z->k.ch + 1 < st->channels;
@@ -778,7 +935,7 @@ DW_INLINE void DW_FN(stream_step)(const int clamp_only, const int whole, const i
     const DW_FN(stream_vector) *now = &z->now;
     DW_VEC v = now->sum[1] + DW_SELECT(now->edges->above, __builtin_shuffle(z->done.sum[0], now->sum[0], from_above)) +
                DW_SELECT(now->edges->below, __builtin_shuffle(now->sum[2], later.sum[2], from_below));
-    const unsigned lanes = whole ? (1u << DW_VL) - 1u : DW_FN(window_bits)((ptrdiff_t)u * DW_VL, n);
+    const unsigned lanes = whole ? (1u << DW_VL) - 1u : DW_FN(vector_bits)((ptrdiff_t)u, n);
     if (!clamp_only) {
         if (residual) v += whole ? DW_FN(loadu)(residual + u * DW_VL) : DW_LOAD_MASKED(residual + u * DW_VL, lanes);
         if (st->slope) v = DW_VMAX(zero, v) + now->slope * DW_VMIN(zero, v);
@@ -815,8 +972,8 @@ DW_INLINE void DW_FN(stream_run)(const int clamp_only, const DW_FN(call) *c, con
     DW_FN(stream_state) z = {zero, zero, zero, {{zero, zero, zero}, zero, edges}, {{zero, zero, zero}, zero, edges},
                              {0, 0, 0, {{0}}, zero, zero}};
     DW_FN(stream_channel)(&z.k, weight, st.bias, st.slope);
-    z.cur = DW_LOAD_MASKED(x, DW_FN(window_bits)(0, n));
-    z.next = DW_LOAD_MASKED(x + DW_VL, DW_FN(window_bits)(DW_VL, n));
+    z.cur = DW_LOAD_MASKED(x, DW_FN(vector_bits)(0, n));
+    z.next = DW_LOAD_MASKED(x + DW_VL, DW_FN(vector_bits)(1, n));
     DW_FN(stream_sums)(0, &z.k, &st, z.prev, z.cur, z.next, &z.now); /* plane >= DW_VL: vector 0 spans none */
     DW_FN(stream_wrap)(0, &z.k, &st);
     size_t u = 0;
@@ -1269,3 +1426,5 @@ void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin
 #undef DW_SELECT_SHIFT_UP
 #undef DW_SELECT_SHIFT_DOWN
 #undef DW_BLEND
+#undef DW_STORE_HALVES
+#undef DW_KEEP

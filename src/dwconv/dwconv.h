@@ -210,15 +210,28 @@ static inline int fc_dwconv_direct_fits(const fc_conv2d_shape *s) {
            s->stride_height == s->stride_width && (s->stride_width == 1 || s->stride_width == 2) && s->pad_left == 1;
 }
 
+/* Whether the direct method puts two channels in each vector of `lanes` elements: their
+ * rows side by side, each in half a vector. At stride 1 each row needs a zero lane after it
+ * (the left and right taps come from one lane shift of the pair); at stride 2 each input
+ * row goes in a vector with a zero lane after it (the second channel's left tap at column
+ * -1 takes the first's last odd lane), each output row in half a vector. */
+static inline int fc_dwconv_pairs_fit(const fc_conv2d_shape *s, size_t lanes) {
+    if (lanes < 8 || !fc_dwconv_direct_fits(s)) return 0;
+    if (s->stride_width == 1) return s->in_width < lanes / 2 && s->out_width < lanes / 2;
+    return s->in_width < lanes && s->out_width <= lanes / 2;
+}
+
 /* Whether the streamed method applies with vectors of `lanes` elements (0: the ISA has
  * none): 3x3, stride 1, one row and column of padding on every side, rows that fit a
- * vector, planes that fill one (so that a vector spans at most two planes). */
+ * vector but do not pair up (fc_dwconv_pairs_fit: 7x7 float32 pairs ran N % faster),
+ * planes that fill a vector (so that a vector spans at most two planes). */
 static inline int fc_dwconv_streamed_fits(const fc_conv2d_shape *s, size_t lanes) {
     const size_t plane = s->in_height * s->in_width;
     return lanes > 0 && s->kernel_height == 3 && s->kernel_width == 3 && s->dilation_height == 1 &&
            s->dilation_width == 1 && s->stride_height == 1 && s->stride_width == 1 && s->pad_top == 1 &&
            s->pad_left == 1 && s->out_height == s->in_height && s->out_width == s->in_width &&
-           s->in_width <= lanes && plane >= lanes && plane <= FC_DWCONV_STREAM_MAX_PIXELS;
+           s->in_width <= lanes && !fc_dwconv_pairs_fit(s, lanes) && plane >= lanes &&
+           plane <= FC_DWCONV_STREAM_MAX_PIXELS;
 }
 
 /* direct_small: small planes go to the direct method where it applies, not the
@@ -226,7 +239,8 @@ static inline int fc_dwconv_streamed_fits(const fc_conv2d_shape *s, size_t lanes
 static inline fc_dwconv_workspace_layout fc_dwconv_workspace(const fc_conv2d_shape *s, size_t elem_size,
                                                              int direct_small, size_t stream_bytes) {
     fc_dwconv_workspace_layout l = {0};
-    if (fc_dwconv_streamed_fits(s, stream_bytes / elem_size)) {
+    const size_t lanes = stream_bytes / elem_size;
+    if (fc_dwconv_streamed_fits(s, lanes)) {
         l.streamed = 1; /* nothing staged */
         return l;
     }
@@ -237,8 +251,10 @@ static inline fc_dwconv_workspace_layout fc_dwconv_workspace(const fc_conv2d_sha
     const size_t padded_height = read_rows > s->pad_top + s->in_height ? read_rows : s->pad_top + s->in_height;
     const size_t padded_width = read_cols > s->pad_left + s->in_width ? read_cols : s->pad_left + s->in_width;
     /* Small planes, except those that go direct: at stride 1 rows that fill half a vector
-     * (7x7 float32 on AVX-512) are 8-11 % faster interleaved. */
-    const int narrow = s->stride_width == 1 && s->out_width * elem_size <= FC_DWCONV_LANE_BYTES / 2;
+     * are 8-11 % faster interleaved, unless two channels pair up in a vector (7x7 float32
+     * on AVX-512). */
+    const int narrow = s->stride_width == 1 && s->out_width * elem_size <= FC_DWCONV_LANE_BYTES / 2 &&
+                       !fc_dwconv_pairs_fit(s, lanes);
     const int small = !(direct_small && fc_dwconv_direct_fits(s) && !narrow) &&
                       s->out_height * s->out_width <= FC_DWCONV_INTERLEAVED_MAX_PIXELS &&
                       padded_height * padded_width <= FC_DWCONV_INTERLEAVED_MAX_PADDED_PIXELS;

@@ -106,6 +106,9 @@ static inline void dw_f32_transpose(dw_f32x16 *v) {
 #define DW_SELECT_SHIFT_DOWN(bits, v, next) \
     ((dw_f32x16)_mm512_maskz_alignr_epi32((__mmask16)(bits), (__m512i)(next), (__m512i)(v), 1))
 #define DW_BLEND dw_f32_blend
+#define DW_STORE_HALVES(lo, hi, v)                                                                     \
+    (_mm256_storeu_ps((lo), _mm512_castps512_ps256((__m512)(v))),                                    \
+     _mm256_storeu_pd((double *)(hi), _mm512_extractf64x4_pd(_mm512_castps_pd((__m512)(v)), 1)))
 #include "dwconv/dwconv-template.h"
 
 #define DW_T double
@@ -134,4 +137,6 @@ static inline void dw_f32_transpose(dw_f32x16 *v) {
 #define DW_SELECT_SHIFT_DOWN(bits, v, next) \
     ((dw_f64x8)_mm512_maskz_alignr_epi64((__mmask8)(bits), (__m512i)(next), (__m512i)(v), 1))
 #define DW_BLEND dw_f64_blend
+#define DW_STORE_HALVES(lo, hi, v) \
+    (_mm256_storeu_pd((lo), _mm512_castpd512_pd256((__m512d)(v))), _mm256_storeu_pd((hi), _mm512_extractf64x4_pd((__m512d)(v), 1)))
 #include "dwconv/dwconv-template.h"
