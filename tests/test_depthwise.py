@@ -13,16 +13,19 @@ from hypothesis import strategies as st
 import fastconv
 from fastconv import reference
 
-from conftest import assert_close, nan_filled
+from conftest import assert_close, at_page_end, nan_filled
 
 DTYPES = [np.float32, np.float64]
 
 
 def run_case(dtype, *, batch=1, channels=3, multiplier=1, size=(9, 10), kernel=(3, 3), stride=1, padding=1,
-             dilation=1, bias=True, activation=None, residual=False, seed=0):
+             dilation=1, bias=True, activation=None, residual=False, seed=0, at_end=False):
+    """`at_end`: the input's last byte is the last before an unreadable page."""
     rng = np.random.default_rng(seed)
     h, w = size
     x = rng.standard_normal((batch, channels, h, w)).astype(dtype)
+    if at_end:
+        x = at_page_end(x)
     weight = rng.standard_normal((channels * multiplier, 1) + tuple(kernel)).astype(dtype)
     b = rng.standard_normal(channels * multiplier).astype(dtype) if bias else None
     expected_shape = reference.conv2d(x, weight, b, stride, padding, dilation, channels).shape
@@ -269,6 +272,29 @@ def test_streamed(isa, dtype, size, threads):
         fastconv.conv2d(x, weight, None, 1, 1, 1, 5, out=buf[:, ::2], activation="relu6")
         assert_close(buf[:, ::2], expected, dtype)
         assert np.isnan(buf[:, 1::2]).all()
+    finally:
+        fastconv.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("size", [(7, 7), (3, 3), (2, 5), (12, 3), (1, 1)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("multiplier", [1, 3], ids=lambda m: f"m{m}")
+@pytest.mark.parametrize("threads", [1, 2], ids=lambda t: f"t{t}")
+def test_pairs_stay_inside_input(isa, dtype, size, multiplier, threads):
+    """Rows narrower than half a vector go two channels a vector at stride 1 (7x7 float32 on
+    AVX-512, 3 wide float64). Their whole loads reach past a pair's planes only into a
+    channel of the call that follows the pair: never past the input, whose last byte is
+    here the last before an unreadable page, nor past one input plane shared by the outputs
+    of a multiplier. Odd channel counts, every epilogue, padding that moves the rows loaded
+    whole (top 0 and 2), and two threads splitting channels and rows."""
+    cases = ((5, 1, "relu6", False), (4, ((0, 2), (1, 1)), ("prelu", np.linspace(-0.5, 0.5, 4 * multiplier)), True),
+             (3, ((2, 0), (1, 1)), None, False))
+    previous = fastconv.get_num_threads()
+    try:
+        fastconv.set_num_threads(threads)
+        for channels, padding, activation, residual in cases:
+            run_case(dtype, batch=2, channels=channels, multiplier=multiplier, size=size, padding=padding,
+                     activation=activation, residual=residual, seed=channels, at_end=True)
     finally:
         fastconv.set_num_threads(previous)
 

@@ -662,8 +662,8 @@ DW_INLINE void DW_FN(pair_rows_s1)(const int clamp_only, const DW_FN(call) *c, c
 }
 
 /* Where a pair's rows load and store whole (the direct method's pairs at stride 1 and 2).
- * `followed`: another channel of the call follows the pair, which whole loads past the
- * pair's planes may then read. */
+ * `followed`: another plane of the call follows the pair's, at least a plane on, which
+ * whole loads past the pair's planes may then read. */
 DW_INLINE void DW_FN(pair_strip_init)(DW_FN(pair_strip) *ps, const DW_FN(call) *c, size_t sw, size_t oh_begin,
                                       size_t oh_end, ptrdiff_t pair_x, ptrdiff_t pair_out, int followed) {
     DW_FN(direct_strip) *st = &ps->strip;
@@ -704,7 +704,10 @@ DW_INLINE void DW_FN(kernel_direct)(DW_FN(call) *c, size_t channels, size_t oh_b
     DW_IVEC keep; /* pairs at stride 1: the lanes of each half that hold a row */
     for (size_t k = 0; k < DW_VL; k++) keep[k] = k % DW_HALF < c->s->in_width ? -1 : 0;
     if (pairs) {
-        DW_FN(pair_strip_init)(&pair_strip[0], c, sw, oh_begin, oh_end, x_channel_stride, out_channel_stride, 1);
+        /* The outputs of one input plane (a multiplier: planes 0 apart) are followed by nothing. */
+        const int followed = x_channel_stride >= (ptrdiff_t)(c->s->in_height * c->s->in_width);
+        DW_FN(pair_strip_init)(&pair_strip[0], c, sw, oh_begin, oh_end, x_channel_stride, out_channel_stride,
+                               followed);
         DW_FN(pair_strip_init)(&pair_strip[1], c, sw, oh_begin, oh_end, x_channel_stride, out_channel_stride, 0);
     }
     DW_VEC wv[9];
