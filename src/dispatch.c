@@ -66,9 +66,10 @@ static const fc_dispatch_table avx512_table = {
     .transposed_channel_block = 16,
     /* Against interleaving (kernel alone): 192@28 +28 %, 576@14 +17 %, 576@14 s2 +32 %; AVX2 +-7 %. */
     .dwconv_direct_small = 1,
-    /* Streamed against interleaving (960@7) and the direct method (576@14), kernel alone:
-     * +28 %, +31 %. AVX2 has none: with integer masks and emulated two-source permutes its
-     * stream ran 3.5 times slower than interleaving. */
+    /* Streamed against interleaving (576@8) and the direct method (576@10, 576@14), kernel
+     * alone: +31 %, +41 %, +10 %; 7x7 planes pair up in the direct method instead (+8 %).
+     * AVX2 has none: with integer masks and emulated two-source permutes its stream ran 3.5
+     * times slower than interleaving. */
     .dwconv_stream_bytes = 64,
 };
 #endif

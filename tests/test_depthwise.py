@@ -195,12 +195,11 @@ def test_direct_strips_and_pairs(isa, dtype, width, stride, threads):
     (stride 1) or 4 (stride 2) vectors on AVX-512, 2 on AVX2, with every remainder (80
     wide: 3 + 2 vectors at stride 1; 130: 4 + 1 at stride 2, 176: 4 + 2, 200: 4 + 3);
     heights 7 to 12, so that the rows carried from one output row to the next meet the top
-    and bottom padding at both parities; and, on AVX-512 float32 at stride 2, rows narrow
-    enough to put two channels in a vector (up to 15 in and 8 out; 16 in is not), with an
-    odd channel left alone and, at multiplier 2, two outputs of one input paired. Bias and
-    clamp, no bias and no activation, and a slope (never paired); two threads (layers this
-    small run on one: see test_streamed and test_threads_split_rows for the split). At
-    stride 1, rows of up to 8 float32 go interleaved."""
+    and bottom padding at both parities; and, on AVX-512 float32, rows narrow enough to put
+    two channels in a vector (stride 2: up to 15 in and 8 out, 16 in is not; stride 1: up
+    to 7), with an odd channel left alone and, at multiplier 2, two outputs of one input
+    paired. Bias and clamp, no bias and no activation, and a slope; two threads (layers
+    this small run on one: see test_streamed and test_threads_split_rows for the split)."""
     cases = ((1, 1, 9, True, "relu6"), (3, 1, 10, False, None), (4, 2, 11, True, "relu"),
              (5, 1, 12, True, ("prelu", np.linspace(-0.5, 0.5, 5))), (9 * threads, 1, 7, True, "relu6"))
     previous = fastconv.get_num_threads()
@@ -244,11 +243,12 @@ def test_direct_buffer_offsets(isa, dtype, width, stride):
                                   (65, 16)], ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("threads", [1, 2], ids=lambda t: f"t{t}")
 def test_streamed(isa, dtype, size, threads):
-    """3x3 'same' planes at stride 1 whose rows fit a vector (AVX-512: 16 float32, 8 float64)
-    go as one stream of channels: planes that end inside a vector (7x7 = 49 elements: the
-    vector across two planes blends their weights) or on one (2x8, 16x16), rows of one
-    element, planes smaller than a vector (3x5 in float32: not streamed), the largest
-    plane streamed (64x16) and one past it. Runs of 1, 2, 3 and 17 channels, batch 2, bias
+    """3x3 'same' planes at stride 1 whose rows fit a vector but not half of one (AVX-512: 8
+    to 16 float32, 4 to 8 float64) go as one stream of channels: planes that end inside a
+    vector (9x15 = 135 elements, or 7x7 in float64: the vector across two planes blends
+    their weights) or on one (2x8, 16x16), the largest plane streamed (64x16) and one past
+    it. Narrower rows pair up in the direct method (7x7, 3x5 and rows of one element in
+    float32). Runs of 1, 2, 3 and 17 channels, batch 2, bias
     and none, clamp, per-channel PReLU, a residual; multiplier 2 and an output whose planes
     do not follow each other go a channel at a time. 2 threads split the 600 channels of
     the largest case (planes up to 16x16) into blocks, each its own stream."""

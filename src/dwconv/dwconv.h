@@ -52,13 +52,18 @@
  *              left = (prev[VL - 1], v[0] .. v[VL - 2]),  center = v,  right = (v[1] .., next[0])
  *   stride 2:  center = even columns of (v, v'),  right = odd ones,  left = right shifted up
  *
- * Every tap is then one FMA per output vector, with the weights in registers. At stride 2,
- * output rows that fit half a vector go two channels to a vector, one per half (14x14 ->
- * 7x7 in 16 lanes), where the epilogue is a clamp. Rows above or below the input are
- * skipped; output rows whose input rows all lie inside test none.
+ * Every tap is then one FMA per output vector, with the weights in registers. Rows above or
+ * below the input are skipped; output rows whose input rows all lie inside test none.
+ *
+ * Output rows that fit half a vector go two channels to a vector, one per half
+ * (fc_dwconv_pairs_fit: 14x14 -> 7x7 and 7x7 -> 7x7 in 16 lanes). At stride 1 the rows
+ * also need a lane to spare: loaded whole where the load stays inside the call's planes
+ * (the lanes past each row then cleared by one AND), the pair's left and right taps are one
+ * lane shift each way. Rows store as two half vectors, whole where the lanes past a row
+ * land on rows stored later.
  *
  * 3x3 planes at stride 1 with one row and column of padding on every side, whose rows fit
- * a vector (7x7 and 14x14 in float32 on AVX-512), are streamed where the ISA has the method
+ * a vector but do not pair (14x14 in float32 on AVX-512), are streamed where the ISA has the method
  * (fc_dispatch_table.dwconv_stream_bytes), before any other: a run of channels whose
  * planes follow each other in memory is one stream of elements, cut into vectors that run
  * across row and plane ends, so that no lane idles. A vector's left and right taps are
@@ -223,7 +228,7 @@ static inline int fc_dwconv_pairs_fit(const fc_conv2d_shape *s, size_t lanes) {
 
 /* Whether the streamed method applies with vectors of `lanes` elements (0: the ISA has
  * none): 3x3, stride 1, one row and column of padding on every side, rows that fit a
- * vector but do not pair up (fc_dwconv_pairs_fit: 7x7 float32 pairs ran N % faster),
+ * vector but do not pair up (fc_dwconv_pairs_fit: 7x7 float32 pairs ran 8 % faster),
  * planes that fill a vector (so that a vector spans at most two planes). */
 static inline int fc_dwconv_streamed_fits(const fc_conv2d_shape *s, size_t lanes) {
     const size_t plane = s->in_height * s->in_width;
