@@ -28,7 +28,8 @@
  *     DW_BLEND(bits, a, b)                 lanes of b where bit i is set, of a elsewhere
  *     DW_SELECT_SHIFT_UP(bits, v, prev)    DW_SELECT(bits, DW_SHIFT_UP(v, prev)), and the
  *     DW_SELECT_SHIFT_DOWN(bits, v, next)  same down, in one instruction
- *   and DW_KEEP(v), which pins a loaded vector in a register (see load_kept).
+ *   and DW_KEEP(v), which pins a loaded vector in a register (see load_kept), and
+ *   DW_STORE_HALVES(lo, hi, v), lanes [0, DW_VL / 2) of v to lo and the others to hi.
  *
  * Every kernel is the one always-inlined body, called with its sizes as constants (3x3s1,
  * 3x3s2, 5x5s1, 5x5s2) or read from the plan (kxk), so the compiler unrolls the taps of
@@ -1429,5 +1430,4 @@ void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin
 #undef DW_SELECT_SHIFT_UP
 #undef DW_SELECT_SHIFT_DOWN
 #undef DW_BLEND
-#undef DW_STORE_HALVES
 #undef DW_KEEP

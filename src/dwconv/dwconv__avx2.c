@@ -63,6 +63,13 @@ static inline void dw_f64_store_partial(double *p, dw_f64x4 v, size_t n) {
 #define dw_shift_up(v, prev, bytes) _mm256_alignr_epi8((v), _mm256_permute2x128_si256((prev), (v), 0x21), (bytes))
 #define dw_shift_down(v, next, bytes) _mm256_alignr_epi8(_mm256_permute2x128_si256((v), (next), 0x21), (v), (bytes))
 
+/* The lower 16 bytes of v to lo, the upper to hi (per ISA, for both dtypes). */
+static inline void dw_store_halves(void *lo, void *hi, __m256d v) {
+    _mm_storeu_pd((double *)lo, _mm256_castpd256_pd128(v));
+    _mm_storeu_pd((double *)hi, _mm256_extractf128_pd(v, 1));
+}
+#define DW_STORE_HALVES(lo, hi, v) dw_store_halves((lo), (hi), (__m256d)(v))
+
 /* vmaskmovps loads are slow: the direct method's stride-1 tap columns are lane shifts. */
 #define DW_DIRECT_TAP_LOADS 0
 #define DW_ISA avx2
