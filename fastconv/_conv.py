@@ -188,10 +188,11 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
 
 
 def check_bias(bias, out_channels, dtype):
+    """``bias`` (or None) as an array of ``out_channels`` values of ``dtype``."""
     if bias is None:
         return None
     bias = as_input(bias, "bias", ndim=1, dtype=dtype)
-    if bias.shape != (out_channels,):
+    if len(bias) != out_channels:  # it is 1-D: its length is its shape, read without building a tuple
         raise ValueError(f"bias must have shape ({out_channels},), got {bias.shape}")
     return bias
 
@@ -216,8 +217,8 @@ def run_conv2d(geometry, x, weight, bias, slope, lower, upper, residual, out, pa
     if out is None:
         out = np.empty(geometry.out_shape, dtype=dtype)
     else:
-        check_out(out, geometry.out_shape, dtype,
-                  (("x", x), ("weight", weight), ("bias", bias), ("residual", residual)))
+        check_out(out, geometry.out_shape, dtype, (x, weight, bias, residual),
+                  ("x", "weight", "bias", "residual"))
     if out.size:
         residual_flat = None if residual is None else residual.reshape(-1)
         if geometry.is_depthwise:  # those kernels take no scale; their weights are small to fold

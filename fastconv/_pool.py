@@ -83,7 +83,7 @@ def pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode):
 def _output(out, shape, dtype, x):
     if out is None:
         return np.empty(shape, dtype=dtype)
-    return check_out(out, shape, dtype, (("x", x),))
+    return check_out(out, shape, dtype, (x,), ("x",))
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False,

@@ -39,9 +39,11 @@ def compute_dtype(dtype, argname):
 def as_input(a, argname, ndim=None, dtype=None):
     """``a`` as a C-contiguous, native-byte-order array of ``dtype`` (default: its own
     compute dtype), copying only when needed."""
-    if (type(a) is np.ndarray and a.dtype in _NATIVE_FLOATS and (dtype is None or a.dtype == dtype)
-            and (ndim is None or a.ndim == ndim) and a.flags.c_contiguous):
-        return a  # the usual case, decided in a fraction of the checks below
+    if type(a) is np.ndarray:
+        kind = a.dtype  # read once, and compared by identity first: each costs a C-level call
+        if (kind in _NATIVE_FLOATS and (dtype is None or kind is dtype or kind == dtype)
+                and (ndim is None or a.ndim == ndim) and a.flags.c_contiguous):
+            return a  # the usual case, decided in a fraction of the checks below
     if a is None:
         raise TypeError(f"{argname} must be an array, got None")
     if isinstance(a, np.ndarray):
@@ -114,13 +116,14 @@ def output_size(size, pad_before, pad_after, kernel_extent, stride, argname, cei
     return (-(-span // stride) if ceil_mode else span // stride) + 1
 
 
-def check_out(out, shape, dtype, inputs, argname="out"):
+def check_out(out, shape, dtype, inputs, names, argname="out"):
     """Checks a caller-provided output: an ndarray of the exact shape and dtype (a native
     one: the result's), writable, rows of each (n, c) plane contiguous, planes not
-    overlapping each other or the arrays of ``inputs`` ((name, array or None) pairs).
-    Returns it unchanged (the kernels write through its strides). Small layers take a few
-    microseconds, so the usual case (an array of its own, inputs of their own) is decided
-    in few lookups."""
+    overlapping each other or the arrays of ``inputs`` (a tuple of arrays or None, named in
+    the errors by ``names``). Returns it unchanged (the kernels write through its strides).
+    Small layers take a few microseconds, so the usual case (an array of its own, inputs of
+    their own) is decided in few lookups: the names, needed by an error only, are not
+    walked with the arrays."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{argname} must be a numpy.ndarray, got {type(out).__name__}")
     if out.dtype != dtype:  # dtype is native: so is an equal one
@@ -134,10 +137,11 @@ def check_out(out, shape, dtype, inputs, argname="out"):
         raise ValueError(f"{argname} must have C-contiguous (H, W) planes that do not overlap "
                          f"(e.g. an array or a channel slice buf[:, c0:c1]); got strides {out.strides}")
     owns = flags.owndata
-    for name, a in inputs:
+    for a in inputs:
         if a is None or (owns and a is not out and a.flags.owndata):
             continue  # two allocations of their own are apart: the usual case
         if a is out or _overlaps(out, a):
+            name = next(n for n, b in zip(names, inputs) if b is a)
             raise ValueError(f"{argname} must not overlap {name}")
     return out
 
