@@ -286,9 +286,10 @@ def test_pairs_stay_inside_input(isa, dtype, size, multiplier, threads):
     channel of the call that follows the pair: never past the input, whose last byte is
     here the last before an unreadable page, nor past one input plane shared by the outputs
     of a multiplier. Odd channel counts, every epilogue, padding that moves the rows loaded
-    whole (top 0 and 2), and two threads splitting channels and rows."""
+    whole (top 0, 2 and 3: output rows whose last input row lies above the plane), and two
+    threads splitting channels and rows."""
     cases = ((5, 1, "relu6", False), (4, ((0, 2), (1, 1)), ("prelu", np.linspace(-0.5, 0.5, 4 * multiplier)), True),
-             (3, ((2, 0), (1, 1)), None, False))
+             (3, ((2, 0), (1, 1)), None, False), (2, ((3, 1), (1, 1)), "relu", False))
     previous = fastconv.get_num_threads()
     try:
         fastconv.set_num_threads(threads)
