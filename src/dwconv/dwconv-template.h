@@ -28,8 +28,9 @@
  *     DW_BLEND(bits, a, b)                 lanes of b where bit i is set, of a elsewhere
  *     DW_SELECT_SHIFT_UP(bits, v, prev)    DW_SELECT(bits, DW_SHIFT_UP(v, prev)), and the
  *     DW_SELECT_SHIFT_DOWN(bits, v, next)  same down, in one instruction
- *   and DW_KEEP(v), which pins a loaded vector in a register (see load_kept), and
- *   DW_STORE_HALVES(lo, hi, v), lanes [0, DW_VL / 2) of v to lo and the others to hi.
+ *   and, once per ISA for both dtypes, DW_KEEP(v), which pins a loaded vector in a register
+ *   (see load_kept), and DW_STORE_HALVES(lo, hi, v), lanes [0, DW_VL / 2) of v to lo and
+ *   the others to hi.
  *
  * Every kernel is the one always-inlined body, called with its sizes as constants (3x3s1,
  * 3x3s2, 5x5s1, 5x5s2) or read from the plan (kxk), so the compiler unrolls the taps of
@@ -297,14 +298,6 @@ DW_INLINE void DW_FN(kernel_flat)(const DW_FN(call) *c, size_t oh_begin, size_t 
 /* Lanes per channel when a vector holds two channels' rows (none in scalar code, which
  * never pairs: 1 keeps its unused pair code well formed). */
 #define DW_HALF (DW_VL > 1 ? DW_VL / 2 : 1)
-
-/* Bits of the lanes of vector v (elements [v DW_VL, v DW_VL + DW_VL)) of a row of n
- * elements that lie inside it; none for v < 0. */
-DW_INLINE unsigned DW_FN(vector_bits)(ptrdiff_t v, size_t n) {
-    if (v < 0 || (size_t)v * DW_VL >= n) return 0;
-    const size_t k = n - (size_t)v * DW_VL;
-    return (1u << (k < DW_VL ? k : DW_VL)) - 1u;
-}
 
 /* Bits of the lanes of elements [start, start + DW_VL) of a row of n elements that lie
  * inside it. */
@@ -690,8 +683,6 @@ DW_INLINE void DW_FN(pair_strip_init)(DW_FN(pair_strip) *ps, const DW_FN(call) *
     ps->fast[1] = (size_t)end;
 }
 
-
-
 /* Output rows [oh_begin, oh_end) of channels [0, channels) of the call: a channel at a
  * time in strips of output vectors (direct_strips), or two at a time where their rows fit
  * a vector and the epilogue is a clamp; weights in registers. */
@@ -926,7 +917,7 @@ DW_INLINE void DW_FN(stream_step)(const int clamp_only, const int whole, const i
     z->prev = z->cur;
     z->cur = z->next;
     z->next = whole ? DW_FN(loadu)(x + (u + 2) * DW_VL)
-                    : DW_LOAD_MASKED(x + (u + 2) * DW_VL, DW_FN(vector_bits)((ptrdiff_t)(u + 2), n));
+                    : DW_LOAD_MASKED(x + (u + 2) * DW_VL, DW_FN(window_bits)((ptrdiff_t)(u + 2) * DW_VL, n));
     DW_FN(stream_vector) later = z->done; /* past the last vector: never read (no lane of it has a row below) */
     if (spans >= 0 || u + 1 < vectors) {
         const int spanning = spans >= 0 ? spans : z->k.pos + DW_VL > st->plane && z->k.ch + 1 < st->channels;
@@ -939,7 +930,7 @@ DW_INLINE void DW_FN(stream_step)(const int clamp_only, const int whole, const i
     const DW_FN(stream_vector) *now = &z->now;
     DW_VEC v = now->sum[1] + DW_SELECT(now->edges->above, __builtin_shuffle(z->done.sum[0], now->sum[0], from_above)) +
                DW_SELECT(now->edges->below, __builtin_shuffle(now->sum[2], later.sum[2], from_below));
-    const unsigned lanes = whole ? (1u << DW_VL) - 1u : DW_FN(vector_bits)((ptrdiff_t)u, n);
+    const unsigned lanes = whole ? (1u << DW_VL) - 1u : DW_FN(window_bits)((ptrdiff_t)u * DW_VL, n);
     if (!clamp_only) {
         if (residual) v += whole ? DW_FN(loadu)(residual + u * DW_VL) : DW_LOAD_MASKED(residual + u * DW_VL, lanes);
         if (st->slope) v = DW_VMAX(zero, v) + now->slope * DW_VMIN(zero, v);
@@ -976,8 +967,8 @@ DW_INLINE void DW_FN(stream_run)(const int clamp_only, const DW_FN(call) *c, con
     DW_FN(stream_state) z = {zero, zero, zero, {{zero, zero, zero}, zero, edges}, {{zero, zero, zero}, zero, edges},
                              {0, 0, 0, {{0}}, zero, zero}};
     DW_FN(stream_channel)(&z.k, weight, st.bias, st.slope);
-    z.cur = DW_LOAD_MASKED(x, DW_FN(vector_bits)(0, n));
-    z.next = DW_LOAD_MASKED(x + DW_VL, DW_FN(vector_bits)(1, n));
+    z.cur = DW_LOAD_MASKED(x, DW_FN(window_bits)(0, n));
+    z.next = DW_LOAD_MASKED(x + DW_VL, DW_FN(window_bits)(DW_VL, n));
     DW_FN(stream_sums)(0, &z.k, &st, z.prev, z.cur, z.next, &z.now); /* plane >= DW_VL: vector 0 spans none */
     DW_FN(stream_wrap)(0, &z.k, &st);
     size_t u = 0;
@@ -1430,4 +1421,3 @@ void DW_KERNEL(kxk)(const fc_dwconv_plan *plan, size_t channels, size_t oh_begin
 #undef DW_SELECT_SHIFT_UP
 #undef DW_SELECT_SHIFT_DOWN
 #undef DW_BLEND
-#undef DW_KEEP
