@@ -335,8 +335,8 @@ DW_INLINE DW_VEC DW_FN(pair_load)(const DW_T *p, ptrdiff_t pair, unsigned bits) 
 /* Where a direct strip reads and writes. A strip of output vectors [j, j + nb) loads, from
  * each input row: at stride 1, each vector's three tap columns, lanes tap_bits (those
  * inside the row); at stride 2, the 2 nb + 1 vectors from vector 2 j - 1 on, lanes `bits`.
- * Paired strips compute two channels at once, the second (`pair_x`, `pair_out` elements
- * on) in the upper DW_HALF lanes. The shape's sizes are copied in, signed, so that strips
+ * Paired strips compute two channels at once, the second (`pair_x`, `pair_out` and
+ * `pair_residual` elements on) in the upper DW_HALF lanes. The shape's sizes are copied in, signed, so that strips
  * keep them in registers (read through the plan, they cost paired 7x7 planes 10 %). */
 typedef struct {
     unsigned bits[2 * DW_DIRECT_VECTORS + 1], tap_bits[DW_DIRECT_VECTORS][3];
@@ -489,15 +489,9 @@ DW_INLINE void DW_FN(direct_row)(const size_t nb, const size_t sw, const int pai
     DW_FN(direct_store)(nb, paired, tail, clamp_only, c, st, acc, oh, j, out);
 }
 
-/* Output rows [oh_begin, oh_end) of a strip of nb output vectors from vector j, an output
- * row at a time. Each input row is loaded and shifted once: its products with the kernel
- * rows go to the accumulators of the output rows it feeds (three at stride 1, one or two
- * at stride 2), carried over to the next iterations. */
+/* The strip of nb output vectors from vector j (a pair's fields are pair_strip_init's). */
 DW_INLINE void DW_FN(direct_strip_init)(DW_FN(direct_strip) *st, const DW_FN(call) *c, size_t nb, size_t sw,
-                                        size_t j, ptrdiff_t pair_x, ptrdiff_t pair_out, ptrdiff_t pair_residual) {
-    st->pair_x = pair_x;
-    st->pair_out = pair_out;
-    st->pair_residual = pair_residual;
+                                        size_t j) {
     st->lo = c->f.lo;
     st->hi = c->f.hi;
     st->in_height = (ptrdiff_t)c->s->in_height;
@@ -512,6 +506,10 @@ DW_INLINE void DW_FN(direct_strip_init)(DW_FN(direct_strip) *st, const DW_FN(cal
             st->tap_bits[v][t] = DW_FN(window_bits)(start + (ptrdiff_t)(v * DW_VL + t) - 1, c->s->in_width);
 }
 
+/* Output rows [oh_begin, oh_end) of a strip of nb output vectors from vector j, an output
+ * row at a time (paired: the strip `pair`). Each input row is loaded and shifted once: its
+ * products with the kernel rows go to the accumulators of the output rows it feeds (three
+ * at stride 1, one or two at stride 2), carried over to the next iterations. */
 DW_INLINE void DW_FN(direct_rows)(const size_t nb, const size_t sw, const int paired, const int tail,
                                   const int clamp_only, const DW_FN(call) *c, const DW_FN(direct_strip) *pair,
                                   const DW_T *x, const DW_VEC *wv, DW_VEC bias, size_t oh_begin, size_t oh_end,
@@ -520,7 +518,7 @@ DW_INLINE void DW_FN(direct_rows)(const size_t nb, const size_t sw, const int pa
     if (paired)
         st = *pair;
     else
-        DW_FN(direct_strip_init)(&st, c, nb, sw, j, 0, 0, 0);
+        DW_FN(direct_strip_init)(&st, c, nb, sw, j);
     const ptrdiff_t start = (ptrdiff_t)(j * sw * DW_VL);
     const DW_T *base = x + start;
     const ptrdiff_t H = st.in_height, W = st.in_width;
@@ -661,7 +659,10 @@ DW_INLINE void DW_FN(pair_rows_s1)(const int clamp_only, const DW_FN(call) *c, c
 DW_INLINE void DW_FN(pair_strip_init)(DW_FN(pair_strip) *ps, const DW_FN(call) *c, size_t sw, size_t oh_begin,
                                       size_t oh_end, ptrdiff_t pair_x, ptrdiff_t pair_out, int followed) {
     DW_FN(direct_strip) *st = &ps->strip;
-    DW_FN(direct_strip_init)(st, c, 1, sw, 0, pair_x, pair_out, (ptrdiff_t)c->s->out_height * c->residual_stride);
+    DW_FN(direct_strip_init)(st, c, 1, sw, 0);
+    st->pair_x = pair_x;
+    st->pair_out = pair_out;
+    st->pair_residual = (ptrdiff_t)c->s->out_height * c->residual_stride;
     const ptrdiff_t H = st->in_height, W = st->in_width, ow = (ptrdiff_t)st->out_width;
     /* A whole half stored at row o spills into the rows after it, which come later, up to
      * element o ow + DW_HALF: it must not pass the end of row oh_end - 1. */
@@ -685,7 +686,7 @@ DW_INLINE void DW_FN(pair_strip_init)(DW_FN(pair_strip) *ps, const DW_FN(call) *
 
 /* Output rows [oh_begin, oh_end) of channels [0, channels) of the call: a channel at a
  * time in strips of output vectors (direct_strips), or two at a time where their rows fit
- * a vector and the epilogue is a clamp; weights in registers. */
+ * half a vector (fc_dwconv_pairs_fit); weights in registers. */
 DW_INLINE void DW_FN(kernel_direct)(DW_FN(call) *c, size_t channels, size_t oh_begin, size_t oh_end, const DW_T *x,
                                     ptrdiff_t x_channel_stride, const DW_T *weight, DW_T *out,
                                     ptrdiff_t out_channel_stride, const DW_EPILOGUE *ep, const size_t sw) {

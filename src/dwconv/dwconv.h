@@ -63,12 +63,12 @@
  * land on rows stored later.
  *
  * 3x3 planes at stride 1 with one row and column of padding on every side, whose rows fit
- * a vector but do not pair (14x14 in float32 on AVX-512), are streamed where the ISA has the method
- * (fc_dispatch_table.dwconv_stream_bytes), before any other: a run of channels whose
- * planes follow each other in memory is one stream of elements, cut into vectors that run
- * across row and plane ends, so that no lane idles. A vector's left and right taps are
- * lane shifts of it and its neighbours, masked at row ends; its three kernel rows' sums
- * (three FMAs each) go to the output vector itself (middle row) and to the outputs
+ * a vector but do not pair (14x14 in float32 on AVX-512), are streamed where the ISA has
+ * the method (fc_dispatch_table.dwconv_stream_bytes), before any other: a run of channels
+ * whose planes follow each other in memory is one stream of elements, cut into vectors
+ * that run across row and plane ends, so that no lane idles. A vector's left and right
+ * taps are lane shifts of it and its neighbours, masked at row ends; its three kernel rows'
+ * sums (three FMAs each) go to the output vector itself (middle row) and to the outputs
  * out_width lanes back (bottom row) and on (top row), masked at the plane's first and last
  * rows. A vector that holds the end of one plane and the start of the next blends the two
  * channels' weights.
