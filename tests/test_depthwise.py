@@ -277,7 +277,7 @@ def test_streamed(isa, dtype, size, threads):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
-@pytest.mark.parametrize("size", [(7, 7), (3, 3), (2, 5), (12, 3), (1, 1)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("size", [(7, 7), (3, 3), (2, 5), (12, 3), (1, 1), (400, 3)], ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("multiplier", [1, 3], ids=lambda m: f"m{m}")
 @pytest.mark.parametrize("threads", [1, 2], ids=lambda t: f"t{t}")
 def test_pairs_stay_inside_input(isa, dtype, size, multiplier, threads):
@@ -285,7 +285,7 @@ def test_pairs_stay_inside_input(isa, dtype, size, multiplier, threads):
     AVX-512, 3 wide float64). Their whole loads reach past a pair's planes only into a
     channel of the call that follows the pair: never past the input, whose last byte is
     here the last before an unreadable page, nor past one input plane shared by the outputs
-    of a multiplier. Odd channel counts, every epilogue, padding that moves the rows loaded
+    of a multiplier. 400x3 planes are too large to interleave: AVX2 pairs them (rows of 3). Odd channel counts, every epilogue, padding that moves the rows loaded
     whole (top 0, 2 and 3: output rows whose last input row lies above the plane), and two
     threads splitting channels and rows."""
     cases = ((5, 1, "relu6", False), (4, ((0, 2), (1, 1)), ("prelu", np.linspace(-0.5, 0.5, 4 * multiplier)), True),
